@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { validateTickBatch } from '../../core/tick-validation.js';
+import type { Ingestor } from '../../ingest/ingestor.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { TickStore } from '../../redis/tick-store.js';
+import { bearerMatches } from '../http-server.js';
+import { parseLimit, requirePair } from '../query.js';
+
+export interface TickRoutesDeps {
+  ingestor: Ingestor;
+  store: TickStore;
+  metrics: Metrics;
+  ingestToken: string | undefined;
+  tickBufferSize: number;
+}
+
+export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): void {
+  app.post(
+    '/api/ticks',
+    {
+      // Checked before the body is read, so an unauthorised client cannot make us parse 1 MiB.
+      onRequest: async (request, reply) => {
+        if (deps.ingestToken && !bearerMatches(request.headers.authorization, deps.ingestToken)) {
+          reply.header('WWW-Authenticate', 'Bearer');
+          return reply.code(401).send({ error: 'Missing or wrong bearer token (Authorization: Bearer <INGEST_TOKEN>)' });
+        }
+      },
+    },
+    async (request, reply) => {
+      let ticks;
+      try {
+        ticks = validateTickBatch(request.body, Date.now());
+      } catch (err) {
+        const n = Array.isArray(request.body) ? request.body.length : 1;
+        deps.metrics.ticksRejected.inc({ source: 'http' }, n);
+        throw err;
+      }
+      const result = await deps.ingestor.submit(ticks, 'http');
+      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates });
+    },
+  );
+
+  app.get('/api/ticks', async (request) => {
+    const q = request.query as Record<string, unknown>;
+    const pair = requirePair(q.pair);
+    const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
+    return deps.store.recent(pair, limit);
+  });
+
+  app.get('/api/assets', async () => {
+    const latest = await deps.store.assets();
+    return latest.map((t) => ({ pair: t.pair, price: t.price, timestamp: t.timestamp }));
+  });
+}

@@ -1,0 +1,253 @@
+import { performance } from 'node:perf_hooks';
+import { UnavailableError } from '../core/errors.js';
+import { backoffDelay } from '../lib/backoff.js';
+import type { SeqTick, Tick } from '../core/tick.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { TickStore } from '../redis/tick-store.js';
+
+export type TickSource = 'http' | 'simulator' | 'ws' | 'csv' | 'bench';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  /** Seq per tick in input order; 0 for a duplicate. */
+  seqs: number[];
+}
+
+export interface IngestorOptions {
+  /** Most ticks waiting for Redis; a feed tick beyond this is dropped and counted. */
+  maxQueued?: number;
+  /** Most ticks per Redis round trip. */
+  maxBatch?: number;
+  /** Micro-batches in flight at once on the one connection (pipelined). */
+  maxInFlight?: number;
+  /** Whether Redis can take writes now; request/response callers get a 503 when it cannot. */
+  isAvailable: () => boolean;
+}
+
+interface Job {
+  ticks: readonly Tick[];
+  source: TickSource;
+  startedAt: number;
+  resolve?: (r: IngestResult) => void;
+  reject?: (e: Error) => void;
+}
+
+const SPIKE_MS = 10;
+
+/**
+ * The single way into the tick path. Validated ticks from every source are queued (bounded),
+ * grouped into micro-batches and written by the ingest script with several batches in flight.
+ * Feed ticks wait through a Redis outage and are retried with capped backoff; request/response
+ * callers learn at once that Redis is away and retry themselves (a repeat is a duplicate).
+ */
+export class Ingestor {
+  private readonly queue: Job[] = [];
+  private queued = 0;
+  private inFlight = 0;
+  private failed: { no: number; jobs: Job[] }[] = [];
+  private batchNo = 0;
+  private paused = false;
+  private failures = 0;
+  private scheduled = false;
+  private closed = false;
+  private lastOverflowLog = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly listeners: ((ticks: SeqTick[]) => void)[] = [];
+  private readonly maxQueued: number;
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly store: TickStore,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: IngestorOptions,
+  ) {
+    this.maxQueued = options.maxQueued ?? 100_000;
+    this.maxBatch = options.maxBatch ?? 2000;
+    this.maxInFlight = options.maxInFlight ?? 8;
+  }
+
+  /** Called with the ticks of each stored micro-batch (new ticks only, with their seq). */
+  onStored(listener: (ticks: SeqTick[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Stores validated ticks and reports what was new; all or nothing. Throws UnavailableError while Redis is away. */
+  submit(ticks: readonly Tick[], source: TickSource): Promise<IngestResult> {
+    if (this.closed) return Promise.reject(new UnavailableError('QuFLX is shutting down'));
+    if (!this.options.isAvailable()) return Promise.reject(new UnavailableError('Redis is unreachable; retry shortly'));
+    if (this.queued + ticks.length > this.maxQueued && this.queued > 0) {
+      this.metrics.bufferOverflow.inc({ buffer: 'ingest' });
+      return Promise.reject(new UnavailableError('Ingest queue is full; retry shortly'));
+    }
+    return new Promise((resolve, reject) => this.enqueue({ ticks, source, startedAt: performance.now(), resolve, reject }));
+  }
+
+  /** Queues validated feed ticks; they wait through Redis outages. Returns false when the queue was full. */
+  offer(ticks: readonly Tick[], source: TickSource): boolean {
+    if (ticks.length === 0) return true;
+    if (this.closed || this.queued + ticks.length > this.maxQueued) {
+      this.metrics.bufferOverflow.inc({ buffer: 'ingest' }, ticks.length);
+      const now = Date.now();
+      if (now - this.lastOverflowLog > 5000) {
+        this.lastOverflowLog = now;
+        this.log.warn({ source, dropped: ticks.length, queued: this.queued, max: this.maxQueued }, 'ingest queue full: dropping feed ticks');
+      }
+      return false;
+    }
+    this.enqueue({ ticks, source, startedAt: performance.now() });
+    return true;
+  }
+
+  /** Ticks waiting for Redis (queued or in flight). */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  private enqueue(job: Job): void {
+    this.queue.push(job);
+    this.queued += job.ticks.length;
+    this.metrics.ingestQueued.set(this.queued);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate groups everything that arrived in this event-loop turn into one batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (!this.paused && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const jobs: Job[] = [];
+      let n = 0;
+      while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.ticks.length <= this.maxBatch)) {
+        const job = this.queue.shift()!;
+        jobs.push(job);
+        n += job.ticks.length;
+      }
+      void this.send(jobs, n, ++this.batchNo);
+    }
+    if (this.inFlight === 0 && this.queue.length === 0 && this.failed.length === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async send(jobs: Job[], n: number, no: number): Promise<void> {
+    this.inFlight++;
+    const ticks = jobs.length === 1 ? jobs[0]!.ticks : jobs.flatMap((j) => j.ticks);
+    const t0 = performance.now();
+    try {
+      const seqs = await this.store.write(ticks);
+      const t1 = performance.now();
+      this.inFlight--;
+      this.failures = 0;
+      this.queued -= n;
+      this.metrics.ingestQueued.set(this.queued);
+      this.afterWrite(jobs, ticks, seqs, t1 - t0, t1);
+    } catch (err) {
+      this.inFlight--;
+      this.onFailure(jobs, no, err as Error);
+    }
+    this.schedule();
+  }
+
+  private afterWrite(jobs: Job[], ticks: readonly Tick[], seqs: number[], rttMs: number, now: number): void {
+    this.metrics.redisRoundTrip.observe(rttMs / 1000);
+    this.metrics.ingestBatchSize.observe(ticks.length);
+    if (rttMs > SPIKE_MS) {
+      this.metrics.latencySpikes.inc();
+      this.log.warn({ rttMs: Math.round(rttMs * 100) / 100, ticks: ticks.length }, 'redis round trip over 10 ms');
+    }
+    const stored: SeqTick[] = [];
+    let offset = 0;
+    for (const job of jobs) {
+      const jobSeqs = seqs.slice(offset, offset + job.ticks.length);
+      let accepted = 0;
+      jobSeqs.forEach((seq, i) => {
+        if (seq > 0) {
+          accepted++;
+          stored.push({ ...job.ticks[i]!, seq });
+        }
+      });
+      offset += job.ticks.length;
+      const duplicates = job.ticks.length - accepted;
+      if (accepted) this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
+      if (duplicates) this.metrics.ticksDuplicate.inc({ source: job.source }, duplicates);
+      this.metrics.tickToPublish.observe((now - job.startedAt) / 1000);
+      job.resolve?.({ accepted, duplicates, seqs: jobSeqs });
+    }
+    if (stored.length > 0) {
+      for (const l of this.listeners) {
+        try {
+          l(stored);
+        } catch (err) {
+          this.log.error({ err }, 'ingest listener failed');
+        }
+      }
+    }
+  }
+
+  private onFailure(jobs: Job[], no: number, err: Error): void {
+    // Callers that can retry are told now; feed ticks go back to the queue in their order.
+    const keep: Job[] = [];
+    for (const job of jobs) {
+      if (job.reject) {
+        this.queued -= job.ticks.length;
+        job.reject(new UnavailableError(`Redis write failed: ${err.message}`));
+      } else keep.push(job);
+    }
+    this.metrics.ingestQueued.set(this.queued);
+    if (keep.length > 0) this.failed.push({ no, jobs: keep });
+    if (!this.paused) {
+      this.paused = true;
+      this.failures++;
+      const delay = backoffDelay(this.failures - 1);
+      this.log.warn({ err: err.message, retryInMs: delay, queued: this.queued }, 'redis write failed; feed ticks kept for retry');
+      setTimeout(() => this.resume(), delay).unref();
+    }
+  }
+
+  private resume(): void {
+    if (this.inFlight > 0) {
+      setTimeout(() => this.resume(), 10).unref();
+      return;
+    }
+    const retry = this.failed.sort((a, b) => a.no - b.no).flatMap((f) => f.jobs);
+    this.failed = [];
+    this.queue.unshift(...retry);
+    this.paused = false;
+    this.schedule();
+  }
+
+  /** Resolves once nothing is queued or in flight (or after `timeoutMs`). */
+  drain(timeoutMs = 5000): Promise<boolean> {
+    if (this.inFlight === 0 && this.queue.length === 0 && this.failed.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Stops taking ticks and writes what is queued, for up to `timeoutMs`. Idempotent. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const drained = await this.drain(timeoutMs);
+    if (!drained) {
+      const left = this.queue.concat(this.failed.flatMap((f) => f.jobs));
+      for (const job of left) job.reject?.(new UnavailableError('QuFLX is shutting down'));
+      this.log.error({ ticks: this.queued }, 'shutting down with feed ticks not yet written to Redis');
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every Prometheus metric QuFLX exports, on a registry of its own (so tests can run several apps). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ticksAccepted = new Counter({
+    name: 'quflx_ticks_accepted_total',
+    help: 'Ticks accepted (new, given a seq) by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly ticksRejected = new Counter({
+    name: 'quflx_ticks_rejected_total',
+    help: 'Ticks rejected by validation, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly ticksDuplicate = new Counter({
+    name: 'quflx_ticks_duplicate_total',
+    help: 'Ticks recognised as already seen, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly redisRoundTrip = new Histogram({
+    name: 'quflx_redis_roundtrip_seconds',
+    help: 'Round trip of one ingest micro-batch to Redis',
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly tickToPublish = new Histogram({
+    name: 'quflx_tick_to_publish_seconds',
+    help: 'From a tick entering ingest to its PUBLISH on Redis',
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly ingestBatchSize = new Histogram({
+    name: 'quflx_ingest_batch_ticks',
+    help: 'Ticks per Redis micro-batch',
+    buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 2000, 5000],
+    registers: [this.registry],
+  });
+  readonly socketClients = new Gauge({
+    name: 'quflx_socket_clients',
+    help: 'Connected Socket.IO clients',
+    registers: [this.registry],
+  });
+  readonly bufferOverflow = new Counter({
+    name: 'quflx_buffer_overflow_total',
+    help: 'Items dropped because a bounded buffer was full, by buffer',
+    labelNames: ['buffer'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestQueued = new Gauge({
+    name: 'quflx_ingest_queued_ticks',
+    help: 'Ticks waiting in the ingest queue for Redis',
+    registers: [this.registry],
+  });
+  readonly latencySpikes = new Counter({
+    name: 'quflx_latency_spikes_total',
+    help: 'Redis round trips over 10 ms',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'quflx_' });
+  }
+}

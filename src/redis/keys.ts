@@ -1,0 +1,47 @@
+import { toSymbol } from '../core/pair.js';
+import type { Timeframe } from '../core/timeframe.js';
+
+/**
+ * The one place that names Redis keys and channels. The contract keys (`ticks:`, `updates:`,
+ * `historical:`) keep the seed's layout; the rest are QuFLX's own. A prefix (empty in
+ * production) lets tests share one Redis without touching each other.
+ */
+export class RedisKeys {
+  constructor(readonly prefix = '') {}
+
+  /** List of tick JSON, newest first, capped at TICK_BUFFER_SIZE. */
+  ticks(pair: string): string {
+    return `${this.prefix}ticks:${toSymbol(pair)}`;
+  }
+  /** Pub/sub channel: one message per accepted tick. */
+  updates(pair: string): string {
+    return `${this.prefix}updates:${toSymbol(pair)}`;
+  }
+  /** Pattern matching every updates channel. */
+  updatesPattern(): string {
+    return `${this.prefix}updates:*`;
+  }
+  /** JSON array of the last CANDLE_CACHE_SIZE candles, oldest first. */
+  historical(pair: string, tf: Timeframe): string {
+    return `${this.prefix}historical:${toSymbol(pair)}:${tf}`;
+  }
+  /** Per-pair counter: the seq of the pair's last accepted tick. */
+  seq(pair: string): string {
+    return `${this.prefix}seq:${toSymbol(pair)}`;
+  }
+  /** Sorted set of recent tick identities (score: tick timestamp), for dedup. */
+  seen(pair: string): string {
+    return `${this.prefix}seen:${toSymbol(pair)}`;
+  }
+  /** Set of every pair name ever accepted. */
+  pairs(): string {
+    return `${this.prefix}pairs`;
+  }
+  /** Stream of accepted ticks awaiting persistence (consumer group `persister`). */
+  persistQueue(): string {
+    return `${this.prefix}queue:persist`;
+  }
+}
+
+/** The consumer group that the persister reads the persist queue with. */
+export const PERSIST_GROUP = 'persister';

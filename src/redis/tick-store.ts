@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tickIdentity } from '../core/identity.js';
+import type { SeqTick, Tick } from '../core/tick.js';
+import { PERSIST_GROUP, type RedisKeys } from './keys.js';
+import type { RedisClient } from './connection.js';
+
+const INGEST_LUA = readFileSync(new URL('./scripts/ingest.lua', import.meta.url), 'utf8');
+const INGEST_SHA = createHash('sha1').update(INGEST_LUA).digest('hex');
+
+export interface TickStoreOptions {
+  tickBufferSize: number;
+  /** Identities are kept this long (by tick time) to recognise resent ticks. */
+  dedupWindowMs?: number;
+  /** and at most this many per pair. */
+  dedupCap?: number;
+}
+
+export interface Snapshot {
+  ticks: SeqTick[];
+  seq: number;
+}
+
+/** The tick JSON sent on every channel; Lua appends `,"seq":N}` to it. */
+function tickJsonPrefix(t: Tick): string {
+  const json =
+    t.id === undefined
+      ? JSON.stringify({ pair: t.pair, price: t.price, timestamp: t.timestamp })
+      : JSON.stringify({ pair: t.pair, price: t.price, timestamp: t.timestamp, id: t.id });
+  return json.slice(0, -1);
+}
+
+/** Redis side of the tick path: the atomic ingest script and the reads of recent ticks. */
+export class TickStore {
+  private readonly dedupWindowMs: number;
+  private readonly dedupCap: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    readonly keys: RedisKeys,
+    private readonly options: TickStoreOptions,
+  ) {
+    this.dedupWindowMs = options.dedupWindowMs ?? 3_600_000;
+    this.dedupCap = options.dedupCap ?? 200_000;
+  }
+
+  /** Creates the persist queue and its consumer group when missing. */
+  async init(): Promise<void> {
+    try {
+      await this.redis.xGroupCreate(this.keys.persistQueue(), PERSIST_GROUP, '0', { MKSTREAM: true });
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  /**
+   * Stores ticks in one round trip: dedup, seq, recent list, pub/sub, persist queue.
+   * Returns each tick's seq in input order, 0 for a duplicate. Safe to retry: a tick stored by an
+   * attempt whose reply was lost comes back as a duplicate.
+   */
+  async write(ticks: readonly Tick[]): Promise<number[]> {
+    const groups = new Map<string, number[]>();
+    ticks.forEach((t, i) => {
+      const g = groups.get(t.pair);
+      if (g) g.push(i);
+      else groups.set(t.pair, [i]);
+    });
+    const keys = [this.keys.persistQueue(), this.keys.pairs()];
+    const args = [String(this.options.tickBufferSize), String(this.dedupWindowMs), String(this.dedupCap), String(groups.size)];
+    const order: number[] = [];
+    for (const [pair, idx] of groups) {
+      keys.push(this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair));
+      args.push(this.keys.updates(pair), pair, String(idx.length));
+      for (const i of idx) {
+        const t = ticks[i]!;
+        args.push(tickIdentity(t), String(t.timestamp), tickJsonPrefix(t));
+        order.push(i);
+      }
+    }
+    const reply = (await this.evalIngest(keys, args)) as number[];
+    const seqs = new Array<number>(ticks.length);
+    order.forEach((i, k) => (seqs[i] = Number(reply[k])));
+    return seqs;
+  }
+
+  private async evalIngest(keys: string[], args: string[]): Promise<unknown> {
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await this.redis.sendCommand(['EVALSHA', INGEST_SHA, ...tail]);
+    } catch (err) {
+      // After a Redis restart the script cache is empty: EVAL loads it again.
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      return await this.redis.sendCommand(['EVAL', INGEST_LUA, ...tail]);
+    }
+  }
+
+  /** The newest `limit` ticks of a pair, oldest first. */
+  async recent(pair: string, limit: number): Promise<SeqTick[]> {
+    const raw = await this.redis.lRange(this.keys.ticks(pair), 0, limit - 1);
+    return raw.reverse().map((s) => JSON.parse(s) as SeqTick);
+  }
+
+  /** Recent ticks and the current seq, read atomically so a follower can continue from `seq`. */
+  async snapshot(pair: string, limit: number): Promise<Snapshot> {
+    const [raw, seq] = (await this.redis
+      .multi()
+      .lRange(this.keys.ticks(pair), 0, limit - 1)
+      .get(this.keys.seq(pair))
+      .exec()) as unknown as [string[], string | null];
+    return { ticks: raw.reverse().map((s) => JSON.parse(s) as SeqTick), seq: Number(seq ?? 0) };
+  }
+
+  /** Every known pair with its latest tick. */
+  async assets(): Promise<SeqTick[]> {
+    const pairs = (await this.redis.sMembers(this.keys.pairs())).sort();
+    if (pairs.length === 0) return [];
+    const multi = this.redis.multi();
+    for (const p of pairs) multi.lIndex(this.keys.ticks(p), 0);
+    const latest = (await multi.exec()) as unknown as (string | null)[];
+    return latest.filter((s): s is string => s !== null).map((s) => JSON.parse(s) as SeqTick);
+  }
+
+  /** Persist queue depth and age of its oldest entry (entries are deleted once stored). */
+  async persistBacklog(): Promise<{ pending: number; oldestMs: number | null }> {
+    const [len, first] = (await this.redis
+      .multi()
+      .xLen(this.keys.persistQueue())
+      .xRange(this.keys.persistQueue(), '-', '+', { COUNT: 1 })
+      .exec()) as unknown as [number, { id: string }[]];
+    const oldest = first[0] ? Number(first[0].id.split('-')[0]) : null;
+    return { pending: Number(len), oldestMs: oldest };
+  }
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { QuflxApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+/** The real servers every integration test uses (never the emulation). */
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh key prefix, so tests sharing one Redis never see each other's keys. */
+export function uniquePrefix(): string {
+  return `test:${randomBytes(5).toString('hex')}:`;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: TEST_REDIS_URL,
+    DATABASE_URL: TEST_DATABASE_URL,
+    FEED: 'none',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+}
+
+export interface TestApp {
+  app: QuflxApp;
+  prefix: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts QuFLX against the real Redis and PostgreSQL with its own key prefix; close() also deletes its keys. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const prefix = uniquePrefix();
+  const config = testConfig(env);
+  const app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix });
+  return {
+    app,
+    prefix,
+    url: app.url,
+    close: async () => {
+      await app.close();
+      await deleteKeys(config.redisUrl ?? TEST_REDIS_URL, prefix);
+    },
+  };
+}
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const client = createClient({ url, RESP: 2 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      if (keys.length > 0) await client.del(keys);
+    }
+  } catch {
+    /* the server under test may be gone already */
+  } finally {
+    if (client.isOpen) await client.close();
+  }
+}
+
+export async function postTicks(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${url}/api/ticks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON: the test will say so */
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
