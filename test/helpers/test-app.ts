@@ -33,8 +33,8 @@ export interface TestApp {
 }
 
 /** Starts QuFLX against the real Redis and PostgreSQL with its own key prefix; close() also deletes its keys. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const prefix = uniquePrefix();
+export async function startTestApp(env: Record<string, string> = {}, options: { prefix?: string; keepKeys?: boolean } = {}): Promise<TestApp> {
+  const prefix = options.prefix ?? uniquePrefix();
   const config = testConfig(env);
   const app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix });
   return {
@@ -43,7 +43,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     url: app.url,
     close: async () => {
       await app.close();
-      await deleteKeys(config.redisUrl ?? TEST_REDIS_URL, prefix);
+      if (!options.keepKeys) await deleteKeys(config.redisUrl ?? TEST_REDIS_URL, prefix);
     },
   };
 }

@@ -1,0 +1,50 @@
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, SeqTick, ServerToClientEvents, SubscribeAck } from '../../src/shared/events.js';
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A connected Socket.IO client that records every tick it is sent, per pair. */
+export class TickCollector {
+  readonly socket: TestSocket;
+  readonly received = new Map<string, SeqTick[]>();
+  events = 0;
+
+  private constructor(url: string) {
+    this.socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.socket.on('ticks', (ticks) => {
+      this.events++;
+      for (const t of ticks) {
+        const list = this.received.get(t.pair) ?? [];
+        list.push(t);
+        this.received.set(t.pair, list);
+      }
+    });
+  }
+
+  static async connect(url: string): Promise<TickCollector> {
+    const c = new TickCollector(url);
+    await new Promise<void>((resolve, reject) => {
+      c.socket.once('connect', () => resolve());
+      c.socket.once('connect_error', reject);
+    });
+    return c;
+  }
+
+  subscribe(pair: string, timeframe?: string): Promise<SubscribeAck> {
+    const req = timeframe ? { pair, timeframe } : { pair };
+    return this.socket.timeout(5000).emitWithAck('subscribe', req);
+  }
+
+  ticks(pair: string): SeqTick[] {
+    return this.received.get(pair) ?? [];
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}
+
+/** Ticks with distinct timestamps and prices, so none is a duplicate of another. */
+export function makeTicks(pair: string, n: number, start = Date.now() - 10_000): { pair: string; price: number; timestamp: number }[] {
+  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + i / 100_000).toFixed(5)), timestamp: start + i }));
+}
