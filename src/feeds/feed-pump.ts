@@ -4,6 +4,7 @@ import type { Tick } from '../core/tick.js';
 import type { Ingestor } from '../ingest/ingestor.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { ThrottledLog } from '../observability/throttled-log.js';
 import type { Feed } from './feed.js';
 
 /**
@@ -12,7 +13,7 @@ import type { Feed } from './feed.js';
  */
 export class FeedPump {
   private readonly done: Promise<void>;
-  private lastLog = 0;
+  private readonly throttled: ThrottledLog;
 
   constructor(
     private readonly feed: Feed,
@@ -20,6 +21,7 @@ export class FeedPump {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.throttled = new ThrottledLog(log);
     this.done = this.run();
   }
 
@@ -44,19 +46,12 @@ export class FeedPump {
   /** Counts and logs a message the feed sent that is not a tick at all (not JSON). */
   badMessage(reason: string): void {
     this.metrics.ticksRejected.inc({ source: this.feed.source });
-    this.logRateLimited({ reason }, 'feed sent a bad message');
+    this.throttled.warn({ source: this.feed.source, reason }, 'feed sent a bad message');
   }
 
   private reject(issues: FieldIssue[]): void {
     this.metrics.ticksRejected.inc({ source: this.feed.source }, new Set(issues.map((i) => i.index)).size);
-    this.logRateLimited({ issues: issues.slice(0, 5) }, 'feed sent invalid ticks; dropped');
-  }
-
-  private logRateLimited(obj: object, msg: string): void {
-    const now = Date.now();
-    if (now - this.lastLog < 5000) return;
-    this.lastLog = now;
-    this.log.warn({ source: this.feed.source, ...obj }, msg);
+    this.throttled.warn({ source: this.feed.source, issues: issues.slice(0, 5) }, 'feed sent invalid ticks; dropped');
   }
 
   async close(): Promise<void> {

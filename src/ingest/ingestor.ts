@@ -4,6 +4,7 @@ import { backoffDelay } from '../lib/backoff.js';
 import type { SeqTick, Tick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { ThrottledLog } from '../observability/throttled-log.js';
 import type { TickStore } from '../redis/tick-store.js';
 
 export type TickSource = 'http' | 'simulator' | 'ws' | 'csv' | 'bench';
@@ -52,7 +53,8 @@ export class Ingestor {
   private failures = 0;
   private scheduled = false;
   private closed = false;
-  private lastOverflowLog = 0;
+  private readonly overflowLog: ThrottledLog;
+  private readonly spikeLog: ThrottledLog;
   private idleWaiters: (() => void)[] = [];
   private readonly listeners: ((ticks: SeqTick[]) => void)[] = [];
   private readonly maxQueued: number;
@@ -68,6 +70,8 @@ export class Ingestor {
     this.maxQueued = options.maxQueued ?? 100_000;
     this.maxBatch = options.maxBatch ?? 2000;
     this.maxInFlight = options.maxInFlight ?? 8;
+    this.overflowLog = new ThrottledLog(log);
+    this.spikeLog = new ThrottledLog(log);
   }
 
   /** Called with the ticks of each stored micro-batch (new ticks only, with their seq). */
@@ -91,11 +95,7 @@ export class Ingestor {
     if (ticks.length === 0) return true;
     if (this.closed || this.queued + ticks.length > this.maxQueued) {
       this.metrics.bufferOverflow.inc({ buffer: 'ingest' }, ticks.length);
-      const now = Date.now();
-      if (now - this.lastOverflowLog > 5000) {
-        this.lastOverflowLog = now;
-        this.log.warn({ source, dropped: ticks.length, queued: this.queued, max: this.maxQueued }, 'ingest queue full: dropping feed ticks');
-      }
+      this.overflowLog.warn({ source, dropped: ticks.length, queued: this.queued, max: this.maxQueued }, 'ingest queue full: dropping feed ticks');
       return false;
     }
     this.enqueue({ ticks, source, startedAt: performance.now() });
@@ -164,7 +164,7 @@ export class Ingestor {
     this.metrics.ingestBatchSize.observe(ticks.length);
     if (rttMs > SPIKE_MS) {
       this.metrics.latencySpikes.inc();
-      this.log.warn({ rttMs: Math.round(rttMs * 100) / 100, ticks: ticks.length }, 'redis round trip over 10 ms');
+      this.spikeLog.warn({ rttMs: Math.round(rttMs * 100) / 100, ticks: ticks.length }, 'redis round trip over 10 ms');
     }
     const stored: SeqTick[] = [];
     let offset = 0;

@@ -1,4 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
+import type { Tick } from '../../src/core/tick.js';
+import { asEpochMs } from '../../src/core/units.js';
 import type { ClientToServerEvents, SeqTick, ServerToClientEvents, SubscribeAck } from '../../src/shared/events.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -45,6 +47,6 @@ export class TickCollector {
 }
 
 /** Ticks with distinct timestamps and prices, so none is a duplicate of another. */
-export function makeTicks(pair: string, n: number, start = Date.now() - 10_000): { pair: string; price: number; timestamp: number }[] {
-  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + i / 100_000).toFixed(5)), timestamp: start + i }));
+export function makeTicks(pair: string, n: number, start = Date.now() - 10_000): Tick[] {
+  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + i / 100_000).toFixed(5)), timestamp: asEpochMs(start + i) }));
 }

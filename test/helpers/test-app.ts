@@ -99,3 +99,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** GET `path` and parse the JSON body (tests assert on its shape). */
+export async function getJson(url: string): Promise<any> {
+  const res = await fetch(url);
+  return res.json();
+}

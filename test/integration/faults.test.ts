@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { freePort } from '../../src/lib/processes.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { getJson, postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -41,7 +41,7 @@ describe('Redis killed and restarted mid-stream', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(refused.body.error).toMatch(/redis/i);
-    const health = await (await fetch(`${t.url}/health`)).json();
+    const health = await getJson(`${t.url}/health`);
     expect(health).toMatchObject({ status: 'degraded', redis: { status: 'down' } });
 
     await new Promise((r) => setTimeout(r, 500));
@@ -57,8 +57,9 @@ describe('Redis killed and restarted mid-stream', () => {
     const seq = Number(await check.get(`${t.prefix}seq:EURUSD_otc`));
     expect(seq).toBe(3000); // every offered tick accepted exactly once, outage or not
     expect(list).toEqual(range(1, seq));
-    const queued = await check.xRange(`${t.prefix}queue:persist`, '-', '+');
-    const queuedSeqs = queued.map((e) => JSON.parse(e.message.t!).seq).filter((_, i) => JSON.parse(queued[i]!.message.t!).pair === 'EUR/USD_otc');
+    const queued = (await check.xRange(`${t.prefix}queue:persist`, '-', '+')) ?? [];
+    const queuedTicks = queued.map((e) => JSON.parse(e.message.t!) as { pair: string; seq: number });
+    const queuedSeqs = queuedTicks.filter((x) => x.pair === 'EUR/USD_otc').map((x) => x.seq);
     expect(queuedSeqs).toEqual(range(1, seq));
 
     // Pub/sub is resubscribed: new ticks reach the socket again.
@@ -66,7 +67,7 @@ describe('Redis killed and restarted mid-stream', () => {
     expect((await postTicks(t.url, makeTicks('EUR/USD_otc', 5, Date.now()))).status).toBe(202);
     await waitFor(() => c.ticks('EUR/USD_otc').length >= before + 5, 10_000, 'ticks after restart');
     expect(c.ticks('EUR/USD_otc').at(-1)!.seq).toBe(3005);
-    expect((await (await fetch(`${t.url}/health`)).json()).redis.status).toBe('up');
+    expect((await getJson(`${t.url}/health`)).redis.status).toBe('up');
   });
 });
 

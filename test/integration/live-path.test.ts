@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
 
 const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,8 +58,8 @@ describe('live tick path', () => {
     expect(raw).toHaveLength(50);
     expect(raw.map((s) => JSON.parse(s).seq)).toEqual(range(71, 120).reverse());
     expect(JSON.parse(raw[0]!)).toEqual({ ...ticks[119], seq: 120 });
-    const res = await fetch(`${t.url}/api/ticks?pair=EUR/USD_otc&limit=5`);
-    expect((await res.json()).map((x: { seq: number }) => x.seq)).toEqual([116, 117, 118, 119, 120]);
+    const recent = await getJson(`${t.url}/api/ticks?pair=EUR/USD_otc&limit=5`);
+    expect(recent.map((x: { seq: number }) => x.seq)).toEqual([116, 117, 118, 119, 120]);
   });
 
   test('updates:<SYM> carries each tick once; a resent batch is all duplicates and sends nothing', async () => {
@@ -171,10 +171,10 @@ describe('live tick path', () => {
       expect(x.price).toBeLessThan(160);
       expect(Math.round(x.price * 1000) / 1000).toBe(x.price);
     }
-    const assets = await (await fetch(`${t.url}/api/assets`)).json();
+    const assets = await getJson(`${t.url}/api/assets`);
     expect(assets.map((a: { pair: string }) => a.pair)).toEqual(['EUR/USD_otc', 'USD/JPY_otc']);
     expect(assets[0]).toEqual({ pair: 'EUR/USD_otc', price: expect.any(Number), timestamp: expect.any(Number) });
-    const health = await (await fetch(`${t.url}/health`)).json();
+    const health = await getJson(`${t.url}/health`);
     expect(health).toMatchObject({
       status: 'ok',
       redis: { status: 'up', kind: 'external' },

@@ -1,0 +1,166 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_ASSETS, loadConfig } from '../../src/config/config.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+/** The ConfigError loadConfig throws for `env`; fails the test when it accepts it. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig defaults (DESIGN.md section 3)', () => {
+  test('an empty environment gives every documented default', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.feed).toEqual({ kind: 'simulated' });
+    expect(c.assets).toEqual(['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc']);
+    expect(c.ticksPerMinute).toBe(1000);
+    expect(c.batchIntervalMs).toBe(30_000);
+    expect(c.tickBufferSize).toBe(1000);
+    expect(c.candleCacheSize).toBe(200);
+    expect(c.candleCacheTtlS).toBe(3600);
+    expect(c.ingestToken).toBeUndefined();
+    expect(c.logLevel).toBe('info');
+  });
+
+  test('DEFAULT_ASSETS is the documented list', () => {
+    expect(DEFAULT_ASSETS).toEqual(['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc']);
+  });
+
+  test('empty strings count as unset', () => {
+    const c = loadConfig({ PORT: '', FEED: '', ASSETS: '', LOG_LEVEL: '', INGEST_TOKEN: '', REDIS_URL: '' });
+    expect(c.port).toBe(3000);
+    expect(c.feed).toEqual({ kind: 'simulated' });
+    expect(c.assets).toEqual(['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc']);
+    expect(c.logLevel).toBe('info');
+    expect(c.ingestToken).toBeUndefined();
+    expect(c.redisUrl).toBeUndefined();
+  });
+
+  test('does not read process.env when an env object is passed', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = 'not-a-port';
+    try {
+      expect(loadConfig({}).port).toBe(3000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+});
+
+describe('loadConfig reads valid values', () => {
+  test('numbers, URLs, token and log level', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://127.0.0.1:6380',
+      DATABASE_URL: 'postgres://u@db:5432/quflx',
+      TICKS_PER_MINUTE: '60',
+      BATCH_INTERVAL_MS: '5000',
+      TICK_BUFFER_SIZE: '500',
+      CANDLE_CACHE_SIZE: '300',
+      CANDLE_CACHE_TTL_S: '60',
+      INGEST_TOKEN: 's3cret',
+      LOG_LEVEL: 'debug',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6380',
+      databaseUrl: 'postgres://u@db:5432/quflx',
+      ticksPerMinute: 60,
+      batchIntervalMs: 5000,
+      tickBufferSize: 500,
+      candleCacheSize: 300,
+      candleCacheTtlS: 60,
+      ingestToken: 's3cret',
+      logLevel: 'debug',
+    });
+  });
+
+  test('PORT 0 (any free port) is allowed', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  test('rediss:// and postgresql:// URLs are accepted', () => {
+    const c = loadConfig({ REDIS_URL: 'rediss://h:6380', DATABASE_URL: 'postgresql://u@h/db' });
+    expect(c.redisUrl).toBe('rediss://h:6380');
+    expect(c.databaseUrl).toBe('postgresql://u@h/db');
+  });
+
+  test('FEED none, simulated, ws:// and wss://', () => {
+    expect(loadConfig({ FEED: 'none' }).feed).toEqual({ kind: 'none' });
+    expect(loadConfig({ FEED: 'simulated' }).feed).toEqual({ kind: 'simulated' });
+    expect(loadConfig({ FEED: 'ws://127.0.0.1:9000/feed' }).feed).toEqual({ kind: 'ws', url: 'ws://127.0.0.1:9000/feed' });
+    expect(loadConfig({ FEED: 'wss://feed.example.com' }).feed).toEqual({ kind: 'ws', url: 'wss://feed.example.com' });
+  });
+
+  test('ASSETS is a comma-separated list, trimmed', () => {
+    expect(loadConfig({ ASSETS: 'EUR/USD_otc, BTC.USD ,GBP-JPY' }).assets).toEqual(['EUR/USD_otc', 'BTC.USD', 'GBP-JPY']);
+  });
+});
+
+describe('loadConfig rejects bad values with a ConfigError naming the variable', () => {
+  test.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', '3000.5'],
+    ['PORT', '3e3'],
+    ['PORT', '0x50'],
+    ['FEED', 'http://feed.example.com'],
+    ['FEED', 'simulator'],
+    ['FEED', 'on'],
+    ['FEED', 'ws://'],
+    ['ASSETS', '/EURUSD'],
+    ['ASSETS', 'EUR/USD_otc,bad pair'],
+    ['ASSETS', ','],
+    ['ASSETS', 'A'.repeat(33)],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'loud'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'not a url'],
+    ['REDIS_URL', '127.0.0.1:6379'],
+    ['DATABASE_URL', 'mysql://u@h/db'],
+    ['TICKS_PER_MINUTE', '0'],
+    ['TICKS_PER_MINUTE', '-5'],
+    ['TICKS_PER_MINUTE', 'many'],
+    ['TICKS_PER_MINUTE', '1.5'],
+    ['BATCH_INTERVAL_MS', 'soon'],
+    ['TICK_BUFFER_SIZE', '0'],
+    ['CANDLE_CACHE_SIZE', 'lots'],
+    ['CANDLE_CACHE_TTL_S', '-1'],
+  ])('%s=%j', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.message).toContain(name);
+    expect(err.problems.length).toBeGreaterThanOrEqual(1);
+    expect(err.problems.some((p) => p.includes(name))).toBe(true);
+  });
+
+  test('every bad variable is named at once, not only the first', () => {
+    const err = configError({ PORT: 'abc', FEED: 'bogus', LOG_LEVEL: 'loud', TICKS_PER_MINUTE: '0' });
+    for (const name of ['PORT', 'FEED', 'LOG_LEVEL', 'TICKS_PER_MINUTE']) expect(err.message).toContain(name);
+    expect(err.problems.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('the message shows the bad value so a person can find it', () => {
+    expect(configError({ PORT: 'abc' }).message).toContain('abc');
+    expect(configError({ LOG_LEVEL: 'verbose' }).message).toContain('verbose');
+  });
+
+  test('is a ConfigError (an Error) with name ConfigError', () => {
+    const err = configError({ PORT: 'abc' });
+    expect(err).toBeInstanceOf(Error);
+    expect(err.name).toBe('ConfigError');
+  });
+});
