@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
+import { migrateWithRetry } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
@@ -13,14 +14,18 @@ import { registerTickRoutes } from './http/routes/ticks.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { Persister } from './persist/persister.js';
 import { connectRedis, type RedisClient } from './redis/connection.js';
 import { startEmbeddedRedis, type RedisKind } from './redis/embedded-redis.js';
+import { checkRedisDurability } from './redis/durability.js';
 import { RedisKeys } from './redis/keys.js';
 import { TickStore } from './redis/tick-store.js';
 
 export interface AppOptions {
   /** Prefix for every Redis key and channel; tests use one each. Empty in production. */
   keyPrefix?: string;
+  /** Overrides PERSIST_CONSUMER (tests run several apps in one process). */
+  persistConsumer?: string;
   metrics?: Metrics;
 }
 
@@ -37,6 +42,7 @@ export class QuflxApp {
     readonly url: string,
     readonly keys: RedisKeys,
     readonly store: TickStore,
+    readonly persister: Persister,
     readonly ingestor: Ingestor,
     readonly gateway: SocketGateway,
     readonly metrics: Metrics,
@@ -86,10 +92,30 @@ export class QuflxApp {
       closers.push({ name: 'redis subscriber', close: () => quit(subscriberClient) });
       log.info({ kind: redisKind, emulated: redisKind === 'emulated' }, 'redis connected');
 
+      if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
+
       const metrics = options.metrics ?? new Metrics();
-      const keys = new RedisKeys(options.keyPrefix ?? '');
+      const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix);
       const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize });
       await store.init();
+
+      // The persister starts once the schema is in place; an unreachable database only delays it.
+      const persistClient = await connectRedis(redisUrl, 'quflx-persist', log);
+      closers.push({ name: 'redis persister link', close: () => quit(persistClient) });
+      const persister = new Persister(persistClient, database.pool, keys, metrics, log, {
+        consumer: options.persistConsumer ?? config.persistConsumer,
+        batchIntervalMs: config.batchIntervalMs,
+      });
+      const stopMigrating = new AbortController();
+      closers.push({
+        name: 'persister',
+        close: async () => {
+          stopMigrating.abort();
+          await persister.close();
+        },
+      });
+      void migrateWithRetry(database.pool, log, stopMigrating.signal).then((ok) => ok && persister.start());
+
       const ingestor = new Ingestor(store, metrics, log, { isAvailable: () => redis.isReady });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
@@ -101,7 +127,7 @@ export class QuflxApp {
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
       });
-      registerHealthRoutes(http, { redis, redisKind, database, databaseKind, store, metrics });
+      registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
       const gateway = new SocketGateway(http.server, store, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,
       });
@@ -126,7 +152,7 @@ export class QuflxApp {
         log.warn({ host: config.host }, 'listening beyond localhost with no INGEST_TOKEN: anyone who reaches this port can post ticks');
       }
       log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
-      return new QuflxApp(url, keys, store, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
+      return new QuflxApp(url, keys, store, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
     } catch (err) {
       await closeAll();
       throw err;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import { pairProblem } from '../core/pair.js';
 
@@ -23,6 +24,10 @@ export interface Config {
   logLevel: LogLevel;
   /** Folder for the embedded servers' data. */
   dataDir: string;
+  /** Prefix for every Redis key and channel, so several deployments can share one Redis. */
+  keyPrefix: string;
+  /** This process's consumer name in the persist queue's group: stable across restarts, distinct per process. */
+  persistConsumer: string;
 }
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
@@ -113,7 +118,11 @@ export function loadConfig(env: Env = process.env): Config {
     ingestToken: str('INGEST_TOKEN'),
     logLevel,
     dataDir: str('QUFLX_DATA_DIR') ?? '.data',
+    keyPrefix: str('REDIS_KEY_PREFIX') ?? '',
+    persistConsumer: str('PERSIST_CONSUMER') ?? `${hostname()}-${port}`,
   };
+  if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
+  if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

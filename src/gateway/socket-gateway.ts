@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { pairProblem } from '../core/pair.js';
+import { backoffDelay } from '../lib/backoff.js';
 import { parseTimeframe, TIMEFRAMES } from '../core/timeframe.js';
 import type { SeqTick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
@@ -39,6 +40,10 @@ export class SocketGateway {
   private readonly recent = new Map<string, SeqTick[]>();
   /** Sockets that joined a pair at snapshot seq S and must not get ticks <= S. */
   private readonly joins = new Map<string, Map<string, number>>();
+  /** Per pair: the last seq fanned out, to spot gaps and repeats. */
+  private readonly lastSeq = new Map<string, number>();
+  /** Pairs being backfilled, with the ticks that arrived meanwhile. */
+  private readonly resyncing = new Map<string, SeqTick[]>();
   private flushScheduled = false;
   private closed = false;
   private readonly maxPairs: number;
@@ -58,6 +63,10 @@ export class SocketGateway {
     this.subscriber = new TickSubscriber(subscriberClient, keys, (t) => this.onTick(t), log);
     this.io = new Server(httpServer, { serveClient: false, cors: { origin: true } });
     this.io.on('connection', (socket) => this.onConnection(socket));
+    // After the subscriber link comes back, fetch whatever was published while it was down.
+    subscriberClient.on('ready', () => {
+      for (const pair of this.subscriber.pairs) void this.resync(pair);
+    });
   }
 
   private onConnection(socket: GatewaySocket): void {
@@ -65,10 +74,17 @@ export class SocketGateway {
     this.metrics.socketClients.inc();
     socket.on('subscribe', (request, ack) => {
       if (typeof ack !== 'function') return; // nobody to answer; the contract requires an ack
-      this.subscribe(socket, request).then(ack, (err: Error) => {
-        this.log.warn({ err: err.message }, 'subscribe failed');
-        ack({ ok: false, error: `subscribe failed: ${err.message}` });
-      });
+      this.subscribe(socket, request).then(
+        ({ reply, missed }) => {
+          ack(reply);
+          // Right after the ack, before any later fan-out, so the socket sees seqs in order.
+          if (missed && missed.length > 0) socket.emit('ticks', missed);
+        },
+        (err: Error) => {
+          this.log.warn({ err: err.message }, 'subscribe failed');
+          ack({ ok: false, error: `subscribe failed: ${err.message}` });
+        },
+      );
     });
     socket.on('unsubscribe', (request, ack) => {
       const pair = (request as { pair?: unknown } | null)?.pair;
@@ -85,21 +101,22 @@ export class SocketGateway {
     });
   }
 
-  private async subscribe(socket: GatewaySocket, request: unknown): Promise<SubscribeAck> {
+  private async subscribe(socket: GatewaySocket, request: unknown): Promise<{ reply: SubscribeAck; missed?: SeqTick[] }> {
+    const fail = (error: string) => ({ reply: { ok: false as const, error } });
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      return { ok: false, error: 'subscribe takes an object { pair, timeframe? }' };
+      return fail('subscribe takes an object { pair, timeframe? }');
     }
     const { pair, timeframe } = request as { pair?: unknown; timeframe?: unknown };
     const problem = pairProblem(pair);
-    if (problem) return { ok: false, error: `pair ${problem}` };
+    if (problem) return fail(`pair ${problem}`);
     let tf: string | undefined;
     if (timeframe !== undefined) {
       tf = parseTimeframe(timeframe) ?? undefined;
-      if (!tf) return { ok: false, error: `timeframe must be one of ${TIMEFRAMES.join(', ')}` };
+      if (!tf) return fail(`timeframe must be one of ${TIMEFRAMES.join(', ')}`);
     }
     const p = pair as string;
     if (!socket.data.pairs.has(p) && socket.data.pairs.size >= this.maxPairs) {
-      return { ok: false, error: `at most ${this.maxPairs} pairs per connection` };
+      return fail(`at most ${this.maxPairs} pairs per connection`);
     }
     if (socket.data.pairs.has(p)) {
       // A repeated subscribe starts over from a fresh snapshot: out of the room until it is taken.
@@ -118,18 +135,18 @@ export class SocketGateway {
     }
     if (!socket.connected) {
       await this.leave(socket, p);
-      return { ok: false, error: 'disconnected' };
+      return fail('disconnected');
     }
     // Ticks after the snapshot that were already fanned out before this join go to this socket alone.
     const missed = (this.recent.get(p) ?? []).filter((t) => t.seq > snapshot.seq);
     let joins = this.joins.get(p);
     if (!joins) this.joins.set(p, (joins = new Map()));
     joins.set(socket.id, snapshot.seq);
+    if (!this.lastSeq.has(p)) this.lastSeq.set(p, snapshot.seq);
     void socket.join(room(p));
-    if (missed.length > 0) setImmediate(() => socket.emit('ticks', missed));
-    const ack: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles: [], seq: snapshot.seq };
-    if (tf) ack.timeframe = tf;
-    return ack;
+    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles: [], seq: snapshot.seq };
+    if (tf) reply.timeframe = tf;
+    return { reply, missed };
   }
 
   private async leave(socket: GatewaySocket, pair: string): Promise<void> {
@@ -140,10 +157,61 @@ export class SocketGateway {
     if (!this.subscriber.pairs.includes(pair)) {
       this.recent.delete(pair);
       this.joins.delete(pair);
+      this.lastSeq.delete(pair);
     }
   }
 
+  /**
+   * Pub/sub loses what is published while the subscriber link is down. A jump in seq (or a
+   * reconnect) makes the gateway fetch the missing ticks from the recent list and send them in
+   * order; ticks arriving meanwhile are held, and repeats are dropped.
+   */
   private onTick(tick: SeqTick): void {
+    const held = this.resyncing.get(tick.pair);
+    if (held) {
+      held.push(tick);
+      return;
+    }
+    const last = this.lastSeq.get(tick.pair);
+    if (last !== undefined && tick.seq <= last) return;
+    if (last !== undefined && tick.seq > last + 1) {
+      void this.resync(tick.pair, [tick]);
+      return;
+    }
+    this.lastSeq.set(tick.pair, tick.seq);
+    this.enqueue(tick);
+  }
+
+  private async resync(pair: string, held: SeqTick[] = []): Promise<void> {
+    if (this.resyncing.has(pair)) return;
+    this.resyncing.set(pair, held);
+    let recent: SeqTick[] = [];
+    let current = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 8 && !this.closed; attempt++) {
+      try {
+        ({ ticks: recent, seq: current } = await this.store.snapshot(pair, this.options.snapshotSize));
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, 50, 1000)));
+      }
+    }
+    const ticks = this.resyncing.get(pair) ?? held;
+    this.resyncing.delete(pair);
+    let last = this.lastSeq.get(pair) ?? 0;
+    if (current < last) {
+      // The counter went back: Redis lost its data. Follow the new numbering.
+      this.log.warn({ pair, was: last, now: current }, 'tick seq went back (Redis lost data); following the new seqs');
+      last = 0;
+    }
+    const bySeq = new Map<number, SeqTick>();
+    for (const t of [...recent, ...ticks]) if (t.seq > last) bySeq.set(t.seq, t);
+    for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
+      this.lastSeq.set(pair, seq);
+      this.enqueue(bySeq.get(seq)!);
+    }
+  }
+
+  private enqueue(tick: SeqTick): void {
     const list = this.pending.get(tick.pair);
     if (list) list.push(tick);
     else this.pending.set(tick.pair, [tick]);

@@ -61,6 +61,43 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly persistRows = new Counter({
+    name: 'quflx_persist_rows_total',
+    help: 'Ticks newly stored in historical_ticks',
+    registers: [this.registry],
+  });
+  readonly persistFailures = new Counter({
+    name: 'quflx_persist_failures_total',
+    help: 'Failed attempts to write a batch to the database',
+    registers: [this.registry],
+  });
+  readonly persistRejected = new Counter({
+    name: 'quflx_persist_rejected_total',
+    help: 'Ticks the database refused, kept in rejected_ticks',
+    registers: [this.registry],
+  });
+  readonly persistBatchSeconds = new Histogram({
+    name: 'quflx_persist_batch_seconds',
+    help: 'Time to write one batch (transaction) to the database',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly persistPending = new Gauge({
+    name: 'quflx_persist_pending_ticks',
+    help: 'Accepted ticks waiting in the persist queue',
+    registers: [this.registry],
+  });
+  readonly persistLag = new Gauge({
+    name: 'quflx_persist_lag_seconds',
+    help: 'Age of the oldest tick waiting in the persist queue',
+    registers: [this.registry],
+  });
+  readonly persistLastSuccess = new Gauge({
+    name: 'quflx_persist_last_success_timestamp_seconds',
+    help: 'When the persister last wrote a batch (epoch seconds)',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'quflx_' });
   }

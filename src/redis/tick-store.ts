@@ -120,14 +120,4 @@ export class TickStore {
     return latest.filter((s): s is string => s !== null).map((s) => JSON.parse(s) as SeqTick);
   }
 
-  /** Persist queue depth and age of its oldest entry (entries are deleted once stored). */
-  async persistBacklog(): Promise<{ pending: number; oldestMs: number | null }> {
-    const [len, first] = (await this.redis
-      .multi()
-      .xLen(this.keys.persistQueue())
-      .xRange(this.keys.persistQueue(), '-', '+', { COUNT: 1 })
-      .exec()) as unknown as [number, { id: string }[]];
-    const oldest = first[0] ? Number(first[0].id.split('-')[0]) : null;
-    return { pending: Number(len), oldestMs: oldest };
-  }
 }

@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { QuflxApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createTestSchema, type TestSchema } from './test-db.js';
 
 /** The real servers every integration test uses (never the emulation). */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -29,22 +30,45 @@ export interface TestApp {
   app: QuflxApp;
   prefix: string;
   url: string;
+  /** The app's own database schema (a fresh one unless passed in). */
+  db: TestSchema;
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  prefix?: string;
+  /** Keep the Redis keys on close (a later app continues with them). */
+  keepKeys?: boolean;
+  /** Share a schema (a restart, a second process); the caller drops it. */
+  db?: TestSchema;
+  consumer?: string;
+}
+
 /** Starts QuFLX against the real Redis and PostgreSQL with its own key prefix; close() also deletes its keys. */
-export async function startTestApp(env: Record<string, string> = {}, options: { prefix?: string; keepKeys?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const prefix = options.prefix ?? uniquePrefix();
-  const config = testConfig(env);
-  const app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix });
+  const db = options.db ?? (await createTestSchema());
+  const config = testConfig({ DATABASE_URL: db.url, ...env });
+  const consumer = options.consumer ?? `test-${randomBytes(4).toString('hex')}`;
+  let app: QuflxApp;
+  try {
+    app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix, persistConsumer: consumer });
+  } catch (err) {
+    if (!options.db) await db.drop();
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
   return {
     app,
     prefix,
     url: app.url,
-    close: async () => {
-      await app.close();
-      if (!options.keepKeys) await deleteKeys(config.redisUrl ?? TEST_REDIS_URL, prefix);
-    },
+    db,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        if (!options.keepKeys) await deleteKeys(config.redisUrl ?? TEST_REDIS_URL, prefix);
+        if (!options.db) await db.drop();
+      })()),
   };
 }
 

@@ -3,29 +3,32 @@ import type { Database, DatabaseKind } from '../../db/database.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { RedisClient } from '../../redis/connection.js';
 import type { RedisKind } from '../../redis/embedded-redis.js';
-import type { TickStore } from '../../redis/tick-store.js';
+import type { RedisKeys } from '../../redis/keys.js';
+import { readPersistBacklog } from '../../redis/persist-queue.js';
 
 export interface HealthDeps {
   redis: RedisClient;
   redisKind: RedisKind;
   database: Database;
   databaseKind: DatabaseKind;
-  store: TickStore;
+  keys: RedisKeys;
   metrics: Metrics;
+  /** Epoch ms of the persister's last successful write, null before the first. */
+  lastWriteAt: () => number | null;
 }
 
 export interface Health {
   status: 'ok' | 'degraded';
   redis: { status: 'up' | 'down'; kind: RedisKind };
   database: { status: 'up' | 'down'; kind: DatabaseKind };
-  persistence: { pending: number | null; lagMs: number | null };
+  persistence: { pending: number | null; lagMs: number | null; lastWriteAt: string | null };
 }
 
 export async function checkHealth(deps: HealthDeps): Promise<Health> {
   const redisUp = deps.redis.isReady;
   const [dbUp, backlog] = await Promise.all([
     deps.database.ping(),
-    redisUp ? deps.store.persistBacklog().catch(() => null) : Promise.resolve(null),
+    redisUp ? readPersistBacklog(deps.redis, deps.keys).catch(() => null) : Promise.resolve(null),
   ]);
   return {
     status: redisUp && dbUp ? 'ok' : 'degraded',
@@ -34,6 +37,7 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
     persistence: {
       pending: backlog?.pending ?? null,
       lagMs: backlog ? (backlog.oldestMs === null ? 0 : Math.max(0, Date.now() - backlog.oldestMs)) : null,
+      lastWriteAt: toIso(deps.lastWriteAt()),
     },
   };
 }
@@ -45,4 +49,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     reply.header('Content-Type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
+}
+
+function toIso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -1,0 +1,42 @@
+-- QuFLX schema, version 1. Applied on start by QuFLX; also fit to paste whole into
+-- Supabase's SQL editor (it enables RLS and adds a read policy where Supabase's roles exist).
+
+-- Every accepted tick, exactly once. (pair, tick_key) is the tick's identity: the feed's id
+-- where it gave one ('i:<id>'), else its time and price ('t:<timestamp>:<price>').
+CREATE TABLE IF NOT EXISTS historical_ticks (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  pair        VARCHAR(32)      NOT NULL,
+  price       DOUBLE PRECISION NOT NULL CHECK (price > 0),
+  "timestamp" BIGINT           NOT NULL,
+  tick_key    TEXT             NOT NULL,
+  feed_id     TEXT,
+  seq         BIGINT,
+  received_at TIMESTAMPTZ      NOT NULL DEFAULT now(),
+  CONSTRAINT historical_ticks_identity UNIQUE (pair, tick_key)
+);
+
+-- Range reads and candle aggregation by pair and time.
+CREATE INDEX IF NOT EXISTS historical_ticks_pair_time ON historical_ticks (pair, "timestamp");
+
+-- Ticks the database refused (a poison row found by splitting its batch), kept with the reason.
+CREATE TABLE IF NOT EXISTS rejected_ticks (
+  id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  payload     TEXT        NOT NULL,
+  reason      TEXT        NOT NULL,
+  rejected_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+ALTER TABLE historical_ticks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rejected_ticks ENABLE ROW LEVEL SECURITY;
+
+-- On Supabase: anyone with the anon or an authenticated key may read ticks; only the
+-- Postgres connection QuFLX uses (the table owner) writes.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon')
+     AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')
+     AND NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'historical_ticks' AND policyname = 'historical_ticks_read') THEN
+    CREATE POLICY historical_ticks_read ON historical_ticks FOR SELECT TO anon, authenticated USING (true);
+  END IF;
+END
+$$;

@@ -1,0 +1,112 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import QueryStream from 'pg-query-stream';
+import { tickIdentity } from '../core/identity.js';
+import type { Tick } from '../core/tick.js';
+import { asEpochMs } from '../core/units.js';
+
+/** One `historical_ticks` row as QuFLX writes it. */
+export interface TickRow {
+  pair: string;
+  price: number;
+  timestamp: number;
+  tickKey: string;
+  feedId: string | null;
+  seq: number | null;
+}
+
+export function toRow(tick: Tick & { seq?: number }): TickRow {
+  return {
+    pair: tick.pair,
+    price: tick.price,
+    timestamp: tick.timestamp,
+    tickKey: tickIdentity(tick),
+    feedId: tick.id === undefined ? null : String(tick.id),
+    seq: tick.seq ?? null,
+  };
+}
+
+/** Above this many rows COPY into a staging table beats one `unnest` statement. */
+export const COPY_THRESHOLD = 20_000;
+
+const INSERT_UNNEST = `
+  INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
+  SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])
+  ON CONFLICT (pair, tick_key) DO NOTHING`;
+
+/**
+ * Inserts rows once each: a row whose identity is stored already is skipped, so a retried batch
+ * changes nothing. One statement; returns how many rows were new. Runs on the caller's client,
+ * inside the caller's transaction when there is one.
+ */
+export async function insertTicks(client: pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  if (rows.length >= COPY_THRESHOLD) return insertTicksByCopy(client, rows);
+  const result = await client.query(INSERT_UNNEST, [
+    rows.map((r) => r.pair),
+    rows.map((r) => r.price),
+    rows.map((r) => r.timestamp),
+    rows.map((r) => r.tickKey),
+    rows.map((r) => r.feedId),
+    rows.map((r) => r.seq),
+  ]);
+  return result.rowCount ?? 0;
+}
+
+/** COPY into a temporary staging table, then one INSERT ... SELECT with the same dedup rule. */
+async function insertTicksByCopy(client: pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
+    (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
+  await client.query('TRUNCATE ticks_staging');
+  const lines = (function* () {
+    for (const r of rows) {
+      yield `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
+    }
+  })();
+  await pipeline(Readable.from(lines), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
+  const result = await client.query(`
+    INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
+    SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
+    ON CONFLICT (pair, tick_key) DO NOTHING`);
+  await client.query('TRUNCATE ticks_staging');
+  return result.rowCount ?? 0;
+}
+
+/** Escapes a value for COPY's text format. */
+function copyText(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+export async function insertRejected(client: pg.Pool | pg.ClientBase, payload: string, reason: string): Promise<void> {
+  // NUL cannot be stored in TEXT; keep the rest of the payload readable.
+  await client.query('INSERT INTO rejected_ticks (payload, reason) VALUES ($1, $2)', [payload.replace(/\u0000/g, '\\u0000'), reason]);
+}
+
+export interface StoredTick {
+  pair: string;
+  price: number;
+  timestamp: number;
+  id: string | null;
+}
+
+/**
+ * Streams a pair's ticks in time order from a server-side cursor: memory stays flat however
+ * large the range. `from` / `to` are inclusive epoch ms.
+ */
+export function streamTicks(client: pg.ClientBase, pair: string, from: number | null, to: number | null): AsyncIterable<StoredTick> {
+  const query = new QueryStream(
+    `SELECT pair, price, "timestamp", feed_id FROM historical_ticks
+     WHERE pair = $1 AND ($2::int8 IS NULL OR "timestamp" >= $2) AND ($3::int8 IS NULL OR "timestamp" <= $3)
+     ORDER BY "timestamp", id`,
+    [pair, from, to],
+    { batchSize: 5000 },
+  );
+  const stream = client.query(query);
+  return (async function* () {
+    for await (const row of stream as AsyncIterable<{ pair: string; price: number; timestamp: string; feed_id: string | null }>) {
+      yield { pair: row.pair, price: row.price, timestamp: asEpochMs(Number(row.timestamp)), id: row.feed_id };
+    }
+  })();
+}

@@ -1,0 +1,293 @@
+import type pg from 'pg';
+import type { SeqTick } from '../core/tick.js';
+import { insertRejected, insertTicks, toRow, type TickRow } from '../db/tick-repository.js';
+import { backoffDelay } from '../lib/backoff.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ThrottledLog } from '../observability/throttled-log.js';
+import type { RedisClient } from '../redis/connection.js';
+import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
+import { readPersistBacklog } from '../redis/persist-queue.js';
+import { FlushPolicy } from './flush-policy.js';
+
+export interface PersisterOptions {
+  /** Stable and distinct per process: its pending entries are found again after a restart. */
+  consumer: string;
+  batchIntervalMs: number;
+  maxBatch?: number;
+  /** Entries of another consumer idle this long are taken over (that consumer is presumed dead). */
+  claimIdleMs?: number;
+  /** Test seams around COMMIT, to kill the process at the worst moments. */
+  hooks?: { beforeCommit?: () => Promise<void>; afterCommit?: () => Promise<void> };
+}
+
+interface Entry {
+  id: string;
+  raw: string;
+  row: TickRow | null;
+}
+
+const MAX_BLOCK_MS = 500;
+
+/**
+ * Moves accepted ticks from the Redis persist queue (a Stream read with a consumer group) into
+ * `historical_ticks`. A batch is one transaction; its entries are acknowledged and deleted only
+ * after COMMIT, so a crash anywhere replays the batch, and the table's identity key turns the
+ * replay into a no-op. The database failing is retried with capped backoff while the backlog
+ * waits in Redis; a row the database refuses is found by splitting and set aside in `rejected_ticks`.
+ */
+export class Persister {
+  private readonly policy: FlushPolicy;
+  private readonly claimIdleMs: number;
+  private readonly lagLog: ThrottledLog;
+  private buffer: Entry[] = [];
+  private firstAt = 0;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private closed: Promise<void> | null = null;
+  private nextClaimAt = 0;
+  private nextLagCheckAt = 0;
+  /** Epoch ms of the last successful write; null before the first. */
+  lastWriteAt: number | null = null;
+  rowsWritten = 0;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly pool: pg.Pool,
+    private readonly keys: RedisKeys,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: PersisterOptions,
+  ) {
+    this.policy = new FlushPolicy(options.batchIntervalMs, options.maxBatch ?? 5000);
+    this.claimIdleMs = options.claimIdleMs ?? Math.max(60_000, 2 * options.batchIntervalMs);
+    this.lagLog = new ThrottledLog(log, 30_000);
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.ensureGroup();
+        // Our own unacknowledged entries first (a previous life of this consumer), then the dead's.
+        await this.drainPending(() => this.readOwnPending());
+        await this.claimDead();
+        failures = 0;
+        await this.follow();
+      } catch (err) {
+        if (this.stopping) break;
+        const delay = backoffDelay(failures++, 100, 5000);
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'persister: redis error; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xGroupCreate(this.keys.persistQueue(), PERSIST_GROUP, '0', { MKSTREAM: true });
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  /** Reads new entries and writes them by the flush policy until stopped. */
+  private async follow(): Promise<void> {
+    while (!this.stopping) {
+      const now = Date.now();
+      const block = this.policy.waitMs(this.buffer.length, this.firstAt, now, MAX_BLOCK_MS);
+      const room = this.policy.maxBatch - this.buffer.length;
+      if (room > 0 && block > 0) {
+        const entries = await this.read('>', room, block);
+        if (entries.length > 0 && this.buffer.length === 0) this.firstAt = Date.now();
+        this.buffer.push(...entries);
+      }
+      if (this.policy.due(this.buffer.length, this.firstAt, Date.now())) await this.flushBuffer();
+      if (Date.now() >= this.nextClaimAt) await this.claimDead();
+      await this.watchLag();
+    }
+  }
+
+  private async read(id: string, count: number, blockMs?: number): Promise<Entry[]> {
+    const reply = await this.redis.xReadGroup(
+      PERSIST_GROUP,
+      this.options.consumer,
+      { key: this.keys.persistQueue(), id },
+      blockMs === undefined ? { COUNT: count } : { COUNT: count, BLOCK: blockMs },
+    );
+    const messages = (reply as { messages: { id: string; message: Record<string, string> }[] }[] | null)?.[0]?.messages ?? [];
+    return messages.map((m) => toEntry(m.id, m.message.t));
+  }
+
+  private readOwnPending(): Promise<Entry[]> {
+    return this.read('0', this.policy.maxBatch);
+  }
+
+  private async drainPending(next: () => Promise<Entry[]>): Promise<void> {
+    for (;;) {
+      const entries = await next();
+      if (entries.length === 0) return;
+      await this.writeAndAck(entries);
+      if (this.stopping) return;
+    }
+  }
+
+  /** Takes over entries that another consumer read but did not acknowledge in claimIdleMs. */
+  private async claimDead(): Promise<void> {
+    this.nextClaimAt = Date.now() + Math.min(this.claimIdleMs, 30_000);
+    let cursor = '0-0';
+    do {
+      const reply = await this.redis.xAutoClaim(this.keys.persistQueue(), PERSIST_GROUP, this.options.consumer, this.claimIdleMs, cursor, {
+        COUNT: this.policy.maxBatch,
+      });
+      cursor = reply.nextId;
+      const entries = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null).map((m) => toEntry(m.id, m.message.t));
+      if (entries.length > 0) {
+        this.log.info({ entries: entries.length }, 'persister: took over entries of a stopped consumer');
+        await this.writeAndAck(entries);
+      }
+    } while (cursor !== '0-0' && !this.stopping);
+  }
+
+  private async flushBuffer(): Promise<void> {
+    const batch = this.buffer;
+    this.buffer = [];
+    await this.writeAndAck(batch);
+  }
+
+  /** Writes until the database takes the batch (retrying with backoff), then acknowledges it. */
+  private async writeAndAck(entries: Entry[]): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.writeSplitting(entries);
+        break;
+      } catch (err) {
+        this.metrics.persistFailures.inc();
+        if (this.stopping && Date.now() - started > 5000) throw err;
+        const delay = backoffDelay(attempt, 200, 10_000);
+        this.log.warn({ err: (err as Error).message, ticks: entries.length, retryInMs: delay }, 'persister: database write failed; retrying');
+        await sleep(delay);
+      }
+    }
+    this.lastWriteAt = Date.now();
+    this.metrics.persistLastSuccess.set(this.lastWriteAt / 1000);
+    await this.ack(entries.map((e) => e.id));
+  }
+
+  /** One transaction for the batch; when the database refuses a row, halves until it is found. */
+  private async writeSplitting(entries: Entry[]): Promise<void> {
+    const unreadable = entries.filter((e) => e.row === null);
+    const rows = entries.filter((e) => e.row !== null);
+    for (const e of unreadable) await this.reject(e, 'queue entry is not a readable tick');
+    if (rows.length === 0) return;
+    try {
+      await this.writeBatch(rows.map((e) => e.row!));
+    } catch (err) {
+      if (!isRowError(err)) throw err;
+      if (rows.length === 1) {
+        await this.reject(rows[0]!, `${(err as Error).message} (SQLSTATE ${(err as { code?: string }).code})`);
+        return;
+      }
+      const mid = Math.ceil(rows.length / 2);
+      await this.writeSplitting(rows.slice(0, mid));
+      await this.writeSplitting(rows.slice(mid));
+    }
+  }
+
+  private async writeBatch(rows: TickRow[]): Promise<void> {
+    const started = performance.now();
+    const client = await this.pool.connect();
+    let inserted: number;
+    try {
+      await client.query('BEGIN');
+      try {
+        inserted = await insertTicks(client, rows);
+        await this.options.hooks?.beforeCommit?.();
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+    await this.options.hooks?.afterCommit?.();
+    this.rowsWritten += inserted;
+    this.metrics.persistRows.inc(inserted);
+    this.metrics.persistBatchSeconds.observe((performance.now() - started) / 1000);
+  }
+
+  private async reject(entry: Entry, reason: string): Promise<void> {
+    await insertRejected(this.pool, entry.raw, reason);
+    this.metrics.persistRejected.inc();
+    this.log.error({ entry: entry.raw.slice(0, 200), reason }, 'persister: tick refused by the database; kept in rejected_ticks');
+  }
+
+  /** XACK then XDEL of exactly what was written: nothing unacknowledged is ever removed. */
+  private async ack(ids: string[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.redis.multi().xAck(this.keys.persistQueue(), PERSIST_GROUP, ids).xDel(this.keys.persistQueue(), ids).exec();
+        return;
+      } catch (err) {
+        // Unacknowledged entries are rewritten after a restart (a no-op), so giving up on close loses nothing.
+        if (this.stopping) return;
+        await sleep(backoffDelay(attempt, 100, 5000));
+      }
+    }
+  }
+
+  /** Every few seconds: backlog gauges, and a warning when the oldest waiting tick is over two intervals old. */
+  private async watchLag(): Promise<void> {
+    const now = Date.now();
+    if (now < this.nextLagCheckAt) return;
+    this.nextLagCheckAt = now + 2000;
+    const { pending, oldestMs } = await readPersistBacklog(this.redis, this.keys);
+    const lagMs = oldestMs === null ? 0 : Math.max(0, now - oldestMs);
+    this.metrics.persistPending.set(pending);
+    this.metrics.persistLag.set(lagMs / 1000);
+    if (lagMs > 2 * this.options.batchIntervalMs) {
+      this.lagLog.warn({ lagMs, pending, lastWriteAt: this.lastWriteAt }, 'persister: lag is over twice the batch interval');
+    }
+  }
+
+  /** Stops reading, writes the batch in hand (bounded by the retry budget), and stops. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stopping = true;
+      await this.running?.catch(() => undefined);
+      if (this.buffer.length > 0) {
+        try {
+          await this.flushBuffer();
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'persister: batch left in Redis for the next start');
+        }
+      }
+    })();
+    return this.closed;
+  }
+}
+
+function toEntry(id: string, raw: string | undefined): Entry {
+  try {
+    const tick = JSON.parse(raw ?? '') as SeqTick;
+    return { id, raw: raw ?? '', row: toRow(tick) };
+  } catch {
+    return { id, raw: raw ?? '', row: null };
+  }
+}
+
+/** Errors about the data of a row (SQLSTATE classes 22 and 23), as opposed to the link or the server. */
+function isRowError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { TEST_DATABASE_URL } from './test-app.js';
+
+/** A connection string whose sessions use `schema` first: each test gets tables of its own. */
+export function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+export interface TestSchema {
+  schema: string;
+  url: string;
+  pool: pg.Pool;
+  count(sql?: string): Promise<number>;
+  drop(): Promise<void>;
+}
+
+/** Creates an empty schema in the test database; drop() removes it and everything in it. */
+export async function createTestSchema(base = TEST_DATABASE_URL): Promise<TestSchema> {
+  const schema = `t_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const url = withSearchPath(base, schema);
+  const pool = new pg.Pool({ connectionString: url, max: 3 });
+  return {
+    schema,
+    url,
+    pool,
+    count: async (sql = 'SELECT count(*)::int AS n FROM historical_ticks') => (await pool.query<{ n: number }>(sql)).rows[0]!.n,
+    drop: async () => {
+      await pool.end();
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
