@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
-import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
 import { Simulator } from './feeds/simulator.js';
@@ -16,7 +15,8 @@ import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Persister } from './persist/persister.js';
 import { connectRedis, type RedisClient } from './redis/connection.js';
-import { startEmbeddedRedis, type RedisKind } from './redis/embedded-redis.js';
+import type { RedisKind } from './redis/embedded-redis.js';
+import { openServices } from './runtime/services.js';
 import { checkRedisDurability } from './redis/durability.js';
 import { RedisKeys } from './redis/keys.js';
 import { TickStore } from './redis/tick-store.js';
@@ -67,22 +67,9 @@ export class QuflxApp {
       }
     };
     try {
-      let redisUrl = config.redisUrl;
-      let redisKind: RedisKind = 'external';
-      if (!redisUrl) {
-        const embedded = await startEmbeddedRedis(config.dataDir, log);
-        closers.push({ name: 'embedded redis', close: () => embedded.close() });
-        redisUrl = embedded.url;
-        redisKind = embedded.kind;
-      }
-      let databaseUrl = config.databaseUrl;
-      let databaseKind: DatabaseKind = 'external';
-      if (!databaseUrl) {
-        const embedded = await startEmbeddedPostgres(config.dataDir, log);
-        closers.push({ name: 'embedded postgres', close: () => embedded.close() });
-        databaseUrl = embedded.url;
-        databaseKind = 'embedded';
-      }
+      const services = await openServices(config, log, 'server');
+      closers.push({ name: 'embedded servers', close: () => services.close() });
+      const { redisUrl, redisKind, databaseUrl, databaseKind } = services;
       const database = new Database(databaseUrl, databaseKind, log);
       closers.push({ name: 'database', close: () => database.close() });
 

@@ -19,12 +19,15 @@ try {
   const app = await QuflxApp.start(config, log);
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) {
-      log.warn('second signal: exiting now');
-      process.exit(1);
-    }
+    // A Ctrl+C reaches every process of the group (npm, tsx, us), so the same signal can arrive
+    // twice: repeats are ignored, and a watchdog ends a shutdown that hangs.
+    if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took over 30 s; exiting');
+      process.exit(1);
+    }, 30_000).unref();
     app.close().then(
       () => process.exit(0),
       (err) => {

@@ -56,7 +56,8 @@ async function startRedisServer(binary: string, dir: string, log: Logger): Promi
     '--daemonize', 'no',
     '--loglevel', 'notice',
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a Ctrl+C reaches QuFLX only, and QuFLX stops Redis last, after flushing.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, windowsHide: true });
   await waitForReady(child, port);
   log.info({ port, dir }, 'embedded redis-server started');
   let closed = false;
