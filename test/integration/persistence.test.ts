@@ -1,0 +1,310 @@
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Tick } from '../../src/core/tick.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { Persister } from '../../src/persist/persister.js';
+import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
+import { PERSIST_GROUP, RedisKeys } from '../../src/redis/keys.js';
+import { TickStore } from '../../src/redis/tick-store.js';
+import { Child } from '../helpers/child.js';
+import { RedisProcess } from '../helpers/redis-process.js';
+import { makeTicks } from '../helpers/socket-client.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { createTestSchema, withSearchPath, type TestSchema } from '../helpers/test-db.js';
+import { deleteKeys, getJson, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
+
+const log = createLogger('silent');
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+let redis: RedisClient;
+beforeAll(async () => {
+  redis = await connectRedis(TEST_REDIS_URL, 'persistence-test', log);
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await redis.close();
+});
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function schema(): Promise<TestSchema> {
+  const s = await createTestSchema();
+  cleanups.push(() => s.drop());
+  await migrate(s.pool, log);
+  return s;
+}
+
+/** Ticks accepted through the real ingest script, as a running QuFLX would, under its own prefix. */
+async function acceptedTicks(prefix: string, ticks: Tick[], url = TEST_REDIS_URL): Promise<number[]> {
+  const client = url === TEST_REDIS_URL ? redis : await connectRedis(url, 'ingest', log);
+  const store = new TickStore(client, new RedisKeys(prefix), { tickBufferSize: 1000 });
+  await store.init();
+  const seqs: number[] = [];
+  for (let i = 0; i < ticks.length; i += 2000) seqs.push(...(await store.write(ticks.slice(i, i + 2000))));
+  if (client !== redis) await client.close();
+  return seqs;
+}
+
+function persister(db: TestSchema, prefix: string, options: Partial<ConstructorParameters<typeof Persister>[5]> = {}, client = redis) {
+  const p = new Persister(client, db.pool, new RedisKeys(prefix), new Metrics({ defaultMetrics: false }), log, {
+    consumer: 'test-consumer',
+    batchIntervalMs: 100,
+    ...options,
+  });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+async function storedSeqs(db: TestSchema, pair: string): Promise<number[]> {
+  const rows = await db.pool.query<{ seq: string }>('SELECT seq FROM historical_ticks WHERE pair = $1 ORDER BY seq', [pair]);
+  return rows.rows.map((r) => Number(r.seq));
+}
+
+async function queueState(prefix: string, client = redis) {
+  const key = new RedisKeys(prefix).persistQueue();
+  const pending = (await client.xPending(key, PERSIST_GROUP)) as { pending: number };
+  return { length: await client.xLen(key), pending: pending.pending };
+}
+
+function childEnv(db: TestSchema, prefix: string, extra: Record<string, string>): Record<string, string> {
+  return { REDIS_URL: TEST_REDIS_URL, DATABASE_URL: db.url, KEY_PREFIX: prefix, ...extra };
+}
+
+describe('persistence to historical_ticks', () => {
+  test('every accepted tick is stored once; the queue is emptied; health shows the last write', async () => {
+    const t = await startTestApp({ BATCH_INTERVAL_MS: '200' });
+    cleanups.push(() => t.close());
+    const a = makeTicks('EUR/USD_otc', 700);
+    const b = makeTicks('GBP/USD_otc', 300);
+    expect((await postTicks(t.url, [...a, ...b])).body).toEqual({ accepted: 1000, duplicates: 0 });
+    expect((await postTicks(t.url, a.slice(0, 50))).body).toEqual({ accepted: 0, duplicates: 50 });
+    await waitFor(async () => (await t.db.count()) === 1000, 10_000, '1000 rows');
+    expect(await storedSeqs(t.db, 'EUR/USD_otc')).toEqual(range(1, 700));
+    const row = (await t.db.pool.query('SELECT pair, price, "timestamp", tick_key, feed_id FROM historical_ticks WHERE seq = 1 AND pair = $1', ['GBP/USD_otc'])).rows[0];
+    expect(row).toEqual({ pair: 'GBP/USD_otc', price: b[0]!.price, timestamp: String(b[0]!.timestamp), tick_key: `t:${b[0]!.timestamp}:${b[0]!.price}`, feed_id: null });
+    await waitFor(async () => (await queueState(t.prefix)).length === 0, 5000, 'queue emptied');
+    const health = await getJson(`${t.url}/health`);
+    expect(health.persistence).toEqual({ pending: 0, lagMs: 0, lastWriteAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/quflx_persist_rows_total 1000/);
+  });
+
+  test('interval trigger: a few ticks wait for BATCH_INTERVAL_MS, then are written', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const p = persister(db, prefix, { batchIntervalMs: 1500 });
+    p.start();
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 10));
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await db.count()).toBe(0);
+    await waitFor(async () => (await db.count()) === 10, 5000, 'interval flush');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  });
+
+  test('size trigger: 5000 waiting ticks are written at once, long before the interval', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const p = persister(db, prefix, { batchIntervalMs: 60_000 });
+    p.start();
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 5000));
+    await waitFor(async () => (await db.count()) === 5000, 5000, 'size flush');
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 10, Date.now()));
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await db.count()).toBe(5000); // the 10 wait for the interval
+  });
+
+  test('100,000 ticks of one pair accepted while no persister runs are all stored afterwards', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const seqs = await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 100_000, Date.now() - 200_000));
+    expect(seqs.filter((s) => s > 0)).toHaveLength(100_000);
+    // The recent list keeps 1000; the queue keeps them all.
+    expect(await redis.lLen(new RedisKeys(prefix).ticks('EUR/USD_otc'))).toBe(1000);
+    const p = persister(db, prefix, { batchIntervalMs: 200 });
+    p.start();
+    await waitFor(async () => (await db.count()) === 100_000, 60_000, '100k rows');
+    expect((await db.pool.query('SELECT min(seq)::int AS lo, max(seq)::int AS hi, count(DISTINCT seq)::int AS n FROM historical_ticks')).rows[0]).toEqual({ lo: 1, hi: 100_000, n: 100_000 });
+    await waitFor(async () => (await queueState(prefix)).length === 0, 5000, 'queue emptied');
+  });
+
+  test('the same tick twice in the queue is stored once; a poison row goes to rejected_ticks and the rest flows', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const keys = new RedisKeys(prefix);
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 100));
+    const tick = JSON.stringify({ pair: 'EUR/USD_otc', price: 1.5, timestamp: 1_732_300_000_000, seq: 9999 });
+    await redis.xAdd(keys.persistQueue(), '*', { t: tick });
+    await redis.xAdd(keys.persistQueue(), '*', { t: tick });
+    // Longer than the column allows: the database refuses this one row.
+    const poison = JSON.stringify({ pair: 'P'.repeat(40), price: 1, timestamp: 1_732_300_000_000, seq: 1 });
+    await redis.xAdd(keys.persistQueue(), '*', { t: poison });
+    await redis.xAdd(keys.persistQueue(), '*', { t: 'not json' });
+    await acceptedTicks(prefix, makeTicks('GBP/USD_otc', 100));
+    const p = persister(db, prefix);
+    p.start();
+    await waitFor(async () => (await db.count()) === 201, 10_000, 'rows');
+    await waitFor(async () => (await db.count('SELECT count(*)::int AS n FROM rejected_ticks')) === 2, 5000, 'rejected rows');
+    const rejected = (await db.pool.query<{ payload: string; reason: string }>('SELECT payload, reason FROM rejected_ticks ORDER BY payload')).rows;
+    expect(rejected).toEqual([
+      { payload: 'not json', reason: 'queue entry is not a readable tick' },
+      { payload: poison, reason: expect.stringMatching(/too long.*22001/) },
+    ]);
+    expect(await db.count("SELECT count(*)::int AS n FROM historical_ticks WHERE seq = 9999")).toBe(1);
+    await waitFor(async () => (await queueState(prefix)).length === 0, 5000, 'queue emptied');
+  });
+
+  test.each(['before-commit', 'after-commit'])('persister SIGKILLed %s: the batch is stored exactly once by the next start', async (phase) => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 3000));
+    const child = new Child('test/helpers/persister-child.ts', childEnv(db, prefix, { CONSUMER: 'c1', HANG: phase }));
+    cleanups.push(() => child.kill());
+    await child.waitForLine(new RegExp(`HANG:${phase}`));
+    await child.kill('SIGKILL');
+    expect(await db.count()).toBe(phase === 'before-commit' ? 0 : 3000);
+    expect((await queueState(prefix)).pending).toBe(3000); // nothing acknowledged
+    // The same consumer starts again and finishes its own pending entries first.
+    const p = persister(db, prefix, { consumer: 'c1' });
+    p.start();
+    await waitFor(async () => (await queueState(prefix)).length === 0, 10_000, 'queue emptied');
+    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 3000));
+  });
+
+  test('two persisters, one killed: the other claims its pending entries', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 2000));
+    const child = new Child('test/helpers/persister-child.ts', childEnv(db, prefix, { CONSUMER: 'dies', HANG: 'before-commit' }));
+    cleanups.push(() => child.kill());
+    await child.waitForLine(/HANG:before-commit/);
+    await child.kill('SIGKILL');
+    const survivor = persister(db, prefix, { consumer: 'survives', claimIdleMs: 500 });
+    survivor.start();
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 500, Date.now()));
+    await waitFor(async () => (await queueState(prefix)).length === 0, 15_000, 'queue emptied');
+    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 2500));
+  });
+
+  test('the whole QuFLX process SIGKILLed mid-stream and restarted: every accepted tick stored once', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const env = {
+      REDIS_URL: TEST_REDIS_URL,
+      DATABASE_URL: db.url,
+      REDIS_KEY_PREFIX: prefix,
+      PORT: '0',
+      FEED: 'simulated',
+      ASSETS: 'EUR/USD_otc,GBP/USD_otc',
+      TICKS_PER_MINUTE: '60000',
+      BATCH_INTERVAL_MS: '300',
+      PERSIST_CONSUMER: 'proc-1',
+      LOG_LEVEL: 'info',
+    };
+    const first = new Child('src/main.ts', env);
+    cleanups.push(() => first.kill());
+    await first.waitForLine(/QuFLX is running/);
+    await waitFor(async () => (await db.count()) > 500, 15_000, 'rows before the kill');
+    await first.kill('SIGKILL');
+    const second = new Child('src/main.ts', { ...env, FEED: 'none' });
+    cleanups.push(() => second.kill());
+    await second.waitForLine(/QuFLX is running/);
+    await waitFor(async () => (await queueState(prefix)).length === 0, 15_000, 'queue emptied');
+    await second.kill('SIGTERM');
+    for (const pair of ['EUR/USD_otc', 'GBP/USD_otc']) {
+      const accepted = Number(await redis.get(new RedisKeys(prefix).seq(pair)));
+      expect(accepted).toBeGreaterThan(100);
+      expect(await storedSeqs(db, pair)).toEqual(range(1, accepted));
+    }
+  });
+
+  test('SIGTERM writes the batch in hand before exit', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const child = new Child('src/main.ts', {
+      REDIS_URL: TEST_REDIS_URL,
+      DATABASE_URL: db.url,
+      REDIS_KEY_PREFIX: prefix,
+      PORT: '0',
+      FEED: 'none',
+      BATCH_INTERVAL_MS: '600000',
+      PERSIST_CONSUMER: 'sigterm',
+      LOG_LEVEL: 'info',
+    });
+    cleanups.push(() => child.kill());
+    const line = await child.waitForLine(/QuFLX is running/);
+    const url = JSON.parse(line).url as string;
+    expect((await postTicks(url, makeTicks('EUR/USD_otc', 300))).status).toBe(202);
+    await waitFor(async () => (await queueState(prefix)).pending === 300, 5000, 'batch in hand');
+    expect(await db.count()).toBe(0);
+    expect(await child.kill('SIGTERM')).toBe(0);
+    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 300));
+    expect((await queueState(prefix)).length).toBe(0);
+  });
+
+  test('Redis with AOF SIGKILLed and restarted: every accepted tick stored once', async () => {
+    const redisProc = await RedisProcess.start('always');
+    cleanups.push(() => redisProc.stop());
+    const t = await startTestApp({ REDIS_URL: redisProc.url, BATCH_INTERVAL_MS: '200' });
+    cleanups.push(() => t.close());
+    const ticks = makeTicks('EUR/USD_otc', 4000);
+    let offered = 0;
+    const feeding = (async () => {
+      for (; offered < ticks.length; offered += 20) {
+        t.app.ingestor.offer(ticks.slice(offered, offered + 20), 'ws');
+        await new Promise((r) => setTimeout(r, 3));
+      }
+    })();
+    await waitFor(async () => (await t.db.count()) > 300, 10_000, 'rows before the kill');
+    await redisProc.kill();
+    await new Promise((r) => setTimeout(r, 700));
+    await redisProc.startServer();
+    await feeding;
+    const check = createClient({ url: redisProc.url, RESP: 2 });
+    await check.connect();
+    cleanups.push(() => check.close());
+    await waitFor(async () => t.app.ingestor.backlog === 0 && (await check.xLen(`${t.prefix}queue:persist`)) === 0, 20_000, 'all persisted');
+    expect(await check.get(`${t.prefix}seq:EURUSD_otc`)).toBe('4000');
+    expect(await storedSeqs(t.db, 'EUR/USD_otc')).toEqual(range(1, 4000));
+  });
+
+  test('the database link cut for 10 s: health degraded, backlog waits in Redis, then all stored once', async () => {
+    const base = new URL(TEST_DATABASE_URL);
+    const proxy = new TcpProxy(base.hostname, Number(base.port || 5432));
+    await proxy.start();
+    cleanups.push(() => proxy.close());
+    const db = await schema();
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.port = String(proxy.port);
+    const t = await startTestApp({ DATABASE_URL: withSearchPath(viaProxy.toString(), db.schema), BATCH_INTERVAL_MS: '200' }, { db });
+    cleanups.push(() => t.close());
+    await postTicks(t.url, makeTicks('EUR/USD_otc', 100));
+    await waitFor(async () => (await db.count()) === 100, 10_000, 'first rows');
+
+    await proxy.cut();
+    const during = makeTicks('EUR/USD_otc', 1000, Date.now() - 5000).slice(100);
+    for (let i = 0; i < during.length; i += 100) expect((await postTicks(t.url, during.slice(i, i + 100))).status).toBe(202);
+    const health = await getJson(`${t.url}/health`);
+    expect(health).toMatchObject({ status: 'degraded', database: { status: 'down' }, persistence: { pending: 900 } });
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await db.count()).toBe(100);
+    expect((await getJson(`${t.url}/health`)).persistence.lagMs).toBeGreaterThan(9000);
+    await proxy.restore();
+
+    await waitFor(async () => (await db.count()) === 1000, 30_000, 'backlog stored');
+    await waitFor(async () => (await getJson(`${t.url}/health`)).persistence.pending === 0, 5000, 'queue emptied');
+    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 1000));
+    expect((await getJson(`${t.url}/health`)).status).toBe('ok');
+  }, 60_000);
+});
