@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { CandleService } from './candles/candle-service.js';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
@@ -8,6 +9,7 @@ import { Simulator } from './feeds/simulator.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
 import { createHttpServer } from './http/http-server.js';
+import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
 import { Ingestor } from './ingest/ingestor.js';
@@ -17,6 +19,7 @@ import { Persister } from './persist/persister.js';
 import { connectRedis, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices } from './runtime/services.js';
+import { CandleStore } from './redis/candle-store.js';
 import { checkRedisDurability } from './redis/durability.js';
 import { RedisKeys } from './redis/keys.js';
 import { TickStore } from './redis/tick-store.js';
@@ -83,7 +86,7 @@ export class QuflxApp {
 
       const metrics = options.metrics ?? new Metrics();
       const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix);
-      const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize });
+      const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize });
       await store.init();
 
       // The persister starts once the schema is in place; an unreachable database only delays it.
@@ -101,7 +104,10 @@ export class QuflxApp {
           await persister.close();
         },
       });
-      void migrateWithRetry(database.pool, log, stopMigrating.signal).then((ok) => ok && persister.start());
+      const schemaReady = migrateWithRetry(database.pool, log, stopMigrating.signal).then((ok) => {
+        if (ok) persister.start();
+        return ok;
+      });
 
       const ingestor = new Ingestor(store, metrics, log, { isAvailable: () => redis.isReady });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
@@ -114,6 +120,12 @@ export class QuflxApp {
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
       });
+      const candles = new CandleService(new CandleStore(redis, keys), database.pool, {
+        cacheSize: config.candleCacheSize,
+        cacheTtlS: config.candleCacheTtlS,
+        schemaReady,
+      });
+      registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
       registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
       const gateway = new SocketGateway(http.server, store, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,

@@ -36,7 +36,20 @@ export function bucketTime(timestampMs: number, tf: Timeframe): EpochSeconds {
   return (Math.floor(timestampMs / 1000 / size) * size) as EpochSeconds;
 }
 
-const before = (at: number, key: string, otherAt: number, otherKey: string) => at < otherAt || (at === otherAt && key < otherKey);
+const utf8 = new TextEncoder();
+
+/** Byte order of the UTF-8 text, as PostgreSQL's "C" collation and the Lua scripts compare. */
+export function keyLess(a: string, b: string): boolean {
+  // ASCII (every generated key, most feed ids): UTF-16 order is byte order.
+  if (/^[\x00-\x7f]*$/.test(a + b)) return a < b;
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]!;
+  return x.length < y.length;
+}
+
+const before = (at: number, key: string, otherAt: number, otherKey: string) =>
+  at < otherAt || (at === otherAt && keyLess(key, otherKey));
 
 export function startCandle(tick: CandleTick, tf: Timeframe): CandleState {
   return {
@@ -108,4 +121,28 @@ export function aggregateStates(ticks: Iterable<CandleTick>, tf: Timeframe): Can
 /** Ticks to candles, oldest first. */
 export function aggregate(ticks: Iterable<CandleTick>, tf: Timeframe): Candle[] {
   return aggregateStates(ticks, tf).map(toCandle);
+}
+
+/** Field separator of the cached candle state (shared with redis/scripts/candle-lib.lua). */
+const SEP = '\u001f';
+
+/** Serialises a candle state the way the Redis candle scripts read it. */
+export function encodeCandleState(c: CandleState): string {
+  return [c.open, c.high, c.low, c.close, c.volume, c.openAt, c.openKey, c.closeAt, c.closeKey].map(String).join(SEP);
+}
+
+export function decodeCandleState(time: number, s: string): CandleState {
+  const [open, high, low, close, volume, openAt, openKey, closeAt, closeKey] = s.split(SEP);
+  return {
+    time: time as EpochSeconds,
+    open: Number(open),
+    high: Number(high),
+    low: Number(low),
+    close: Number(close),
+    volume: Number(volume),
+    openAt: Number(openAt),
+    openKey: openKey ?? '',
+    closeAt: Number(closeAt),
+    closeKey: closeKey ?? '',
+  };
 }

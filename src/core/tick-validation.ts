@@ -45,6 +45,8 @@ export function validateTick(raw: unknown, index: number, nowMs: number, issues:
   if (id !== undefined && id !== null) {
     if (typeof id === 'string') {
       if (id.length === 0 || id.length > ID_MAX_LENGTH) issue('id', `must be 1 to ${ID_MAX_LENGTH} characters`);
+      // Control characters cannot be stored in PostgreSQL TEXT (NUL) and serve no feed.
+      else if (/[\u0000-\u001f\u007f]/.test(id)) issue('id', 'must not contain control characters');
     } else if (typeof id === 'number') {
       if (!Number.isSafeInteger(id)) issue('id', 'must be a string or an integer');
     } else issue('id', 'must be a string or an integer');

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type pg from 'pg';
+import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import { tickIdentity } from '../core/identity.js';
@@ -41,7 +41,7 @@ const INSERT_UNNEST = `
  * changes nothing. One statement; returns how many rows were new. Runs on the caller's client,
  * inside the caller's transaction when there is one.
  */
-export async function insertTicks(client: pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
+export async function insertTicks(client: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   if (rows.length >= COPY_THRESHOLD) return insertTicksByCopy(client, rows);
   const result = await client.query(INSERT_UNNEST, [
@@ -55,23 +55,36 @@ export async function insertTicks(client: pg.ClientBase, rows: readonly TickRow[
   return result.rowCount ?? 0;
 }
 
-/** COPY into a temporary staging table, then one INSERT ... SELECT with the same dedup rule. */
-async function insertTicksByCopy(client: pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
-    (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
-  await client.query('TRUNCATE ticks_staging');
-  const lines = (function* () {
-    for (const r of rows) {
-      yield `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
-    }
-  })();
-  await pipeline(Readable.from(lines), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
-  const result = await client.query(`
-    INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
-    SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
-    ON CONFLICT (pair, tick_key) DO NOTHING`);
-  await client.query('TRUNCATE ticks_staging');
-  return result.rowCount ?? 0;
+/**
+ * COPY into a temporary staging table, then one INSERT ... SELECT with the same dedup rule.
+ * The staging table is per session, so a pool lends one client for the whole of it.
+ */
+async function insertTicksByCopy(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  try {
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
+      (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
+    await client.query('TRUNCATE ticks_staging');
+    // Blocks of rows: one COPY message per row would cost a system call each.
+    const blocks = (function* () {
+      for (let i = 0; i < rows.length; i += 1000) {
+        let block = '';
+        for (const r of rows.slice(i, i + 1000)) {
+          block += `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
+        }
+        yield block;
+      }
+    })();
+    await pipeline(Readable.from(blocks), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
+    const result = await client.query(`
+      INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
+      SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
+      ON CONFLICT (pair, tick_key) DO NOTHING`);
+    await client.query('TRUNCATE ticks_staging');
+    return result.rowCount ?? 0;
+  } finally {
+    if (client !== db) (client as pg.PoolClient).release();
+  }
 }
 
 /** Escapes a value for COPY's text format. */

@@ -17,10 +17,6 @@ export class RedisKeys {
   updates(pair: string): string {
     return `${this.prefix}updates:${toSymbol(pair)}`;
   }
-  /** Pattern matching every updates channel. */
-  updatesPattern(): string {
-    return `${this.prefix}updates:*`;
-  }
   /** JSON array of the last CANDLE_CACHE_SIZE candles, oldest first. */
   historical(pair: string, tf: Timeframe): string {
     return `${this.prefix}historical:${toSymbol(pair)}:${tf}`;
@@ -32,6 +28,18 @@ export class RedisKeys {
   /** Sorted set of recent tick identities (score: tick timestamp), for dedup. */
   seen(pair: string): string {
     return `${this.prefix}seen:${toSymbol(pair)}`;
+  }
+  /** Candle inputs of recent ticks (seq, timestamp, price, identity), newest first: lets a cache fill catch up. */
+  candleDelta(pair: string): string {
+    return `${this.prefix}cdelta:${toSymbol(pair)}`;
+  }
+  /** Hash of candle states behind `historical:<SYM>:<TF>` (one field per bucket); exists only while cached. */
+  candleState(pair: string, tf: Timeframe): string {
+    return `${this.prefix}cstate:${toSymbol(pair)}:${tf}`;
+  }
+  /** Counter bumped whenever a pair's history is rewritten (an import): a fill that read before it is void. */
+  candleGeneration(pair: string): string {
+    return `${this.prefix}cgen:${toSymbol(pair)}`;
   }
   /** Set of every pair name ever accepted. */
   pairs(): string {

@@ -1,15 +1,18 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { tickIdentity } from '../core/identity.js';
 import type { SeqTick, Tick } from '../core/tick.js';
 import { PERSIST_GROUP, type RedisKeys } from './keys.js';
+import { LuaScript } from './lua-script.js';
+import { TIMEFRAMES, timeframeSeconds } from '../core/timeframe.js';
 import type { RedisClient } from './connection.js';
 
-const INGEST_LUA = readFileSync(new URL('./scripts/ingest.lua', import.meta.url), 'utf8');
-const INGEST_SHA = createHash('sha1').update(INGEST_LUA).digest('hex');
+const INGEST = new LuaScript('candle-lib.lua', 'ingest.lua');
+/** How far back a candle cache fill can catch up with ticks accepted while it read the database. */
+export const CANDLE_DELTA_CAP = 20_000;
 
 export interface TickStoreOptions {
   tickBufferSize: number;
+  /** Candles kept per cache key (CANDLE_CACHE_SIZE). */
+  candleCacheSize: number;
   /** Identities are kept this long (by tick time) to recognise resent ticks. */
   dedupWindowMs?: number;
   /** and at most this many per pair. */
@@ -66,32 +69,31 @@ export class TickStore {
       else groups.set(t.pair, [i]);
     });
     const keys = [this.keys.persistQueue(), this.keys.pairs()];
-    const args = [String(this.options.tickBufferSize), String(this.dedupWindowMs), String(this.dedupCap), String(groups.size)];
+    const args = [
+      String(this.options.tickBufferSize),
+      String(this.dedupWindowMs),
+      String(this.dedupCap),
+      String(groups.size),
+      String(CANDLE_DELTA_CAP),
+      String(this.options.candleCacheSize),
+      String(TIMEFRAMES.length),
+      ...TIMEFRAMES.map((tf) => String(timeframeSeconds(tf))),
+    ];
     const order: number[] = [];
     for (const [pair, idx] of groups) {
-      keys.push(this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair));
+      keys.push(this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair), this.keys.candleDelta(pair));
+      for (const tf of TIMEFRAMES) keys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
       args.push(this.keys.updates(pair), pair, String(idx.length));
       for (const i of idx) {
         const t = ticks[i]!;
-        args.push(tickIdentity(t), String(t.timestamp), tickJsonPrefix(t));
+        args.push(tickIdentity(t), String(t.timestamp), String(t.price), tickJsonPrefix(t));
         order.push(i);
       }
     }
-    const reply = (await this.evalIngest(keys, args)) as number[];
+    const reply = (await INGEST.run(this.redis, keys, args)) as number[];
     const seqs = new Array<number>(ticks.length);
     order.forEach((i, k) => (seqs[i] = Number(reply[k])));
     return seqs;
-  }
-
-  private async evalIngest(keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
-    try {
-      return await this.redis.sendCommand(['EVALSHA', INGEST_SHA, ...tail]);
-    } catch (err) {
-      // After a Redis restart the script cache is empty: EVAL loads it again.
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return await this.redis.sendCommand(['EVAL', INGEST_LUA, ...tail]);
-    }
   }
 
   /** The newest `limit` ticks of a pair, oldest first. */

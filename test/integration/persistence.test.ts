@@ -40,7 +40,7 @@ async function schema(): Promise<TestSchema> {
 /** Ticks accepted through the real ingest script, as a running QuFLX would, under its own prefix. */
 async function acceptedTicks(prefix: string, ticks: Tick[], url = TEST_REDIS_URL): Promise<number[]> {
   const client = url === TEST_REDIS_URL ? redis : await connectRedis(url, 'ingest', log);
-  const store = new TickStore(client, new RedisKeys(prefix), { tickBufferSize: 1000 });
+  const store = new TickStore(client, new RedisKeys(prefix), { tickBufferSize: 1000, candleCacheSize: 200 });
   await store.init();
   const seqs: number[] = [];
   for (let i = 0; i < ticks.length; i += 2000) seqs.push(...(await store.write(ticks.slice(i, i + 2000))));

@@ -380,3 +380,11 @@ describe('validateTickBatch', () => {
     expect(err.details.map((d) => [d.index, d.field])).toEqual([[1, 'timestamp']]);
   });
 });
+
+describe('id control characters', () => {
+  test.each(['a\u0000b', 'tab\there', 'line\nbreak', '\u001f', 'del\u007f'])('id %j is refused', (id) => {
+    const issues: FieldIssue[] = [];
+    expect(validateTick({ pair: 'EUR/USD_otc', price: 1, timestamp: NOW, id }, 0, NOW, issues)).toBeNull();
+    expect(issues).toEqual([{ index: 0, field: 'id', message: 'must not contain control characters' }]);
+  });
+});

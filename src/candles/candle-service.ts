@@ -1,0 +1,113 @@
+import type pg from 'pg';
+import { UnavailableError } from '../core/errors.js';
+import { aggregateStates, bucketTime, mergeCandles, toCandle, type Candle, type CandleState } from '../core/candle.js';
+import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
+import { candlesBetween, tickTimeRange } from '../db/candle-repository.js';
+import type { CandleStore } from '../redis/candle-store.js';
+
+export type CandleSource = 'cache' | 'database';
+
+export interface CandleServiceOptions {
+  cacheSize: number;
+  cacheTtlS: number;
+  /** Resolves once the schema is in place (migrations run in the background at start). */
+  schemaReady?: Promise<unknown>;
+}
+
+/** Errors of the link or the server rather than of the query: the client should retry. */
+function isUnavailable(err: unknown): boolean {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return /^(08|57|53)/.test(code) || /^E[A-Z]+$/.test(code) || /Connection terminated|timeout/i.test(String((err as Error).message));
+}
+
+/** Merges two oldest-first lists of candle states; a bucket in both is combined. */
+function mergeStateLists(a: CandleState[], b: CandleState[]): CandleState[] {
+  const byTime = new Map<number, CandleState>(a.map((c) => [c.time, c]));
+  for (const c of b) {
+    const had = byTime.get(c.time);
+    byTime.set(c.time, had ? mergeCandles(had, c) : c);
+  }
+  return [...byTime.values()].sort((x, y) => x.time - y.time);
+}
+
+/**
+ * Candles cache-first. A hit is the Redis view, kept current by the ingest script. A miss (or a
+ * request beyond the cache) aggregates in PostgreSQL, adds the ticks still waiting in the persist
+ * queue, and fills the cache; concurrent misses for one key share one query.
+ */
+export class CandleService {
+  private readonly inflight = new Map<string, Promise<Candle[]>>();
+
+  constructor(
+    private readonly store: CandleStore,
+    private readonly db: pg.Pool,
+    private readonly options: CandleServiceOptions,
+  ) {}
+
+  async candles(pair: string, tf: Timeframe, limit: number): Promise<{ source: CandleSource; candles: Candle[] }> {
+    const cached = await this.store.readView(pair, tf);
+    // Fewer candles than the cache holds means the cache has the pair's whole history.
+    if (cached && (limit <= cached.length || cached.length < this.options.cacheSize)) {
+      return { source: 'cache', candles: cached.slice(-limit) };
+    }
+    const want = Math.max(limit, this.options.cacheSize);
+    const key = `${pair}\n${tf}\n${want}`;
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.fillWhenReady(pair, tf, want).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return { source: 'database', candles: (await pending).slice(-limit) };
+  }
+
+  private async fillWhenReady(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {
+    if (this.options.schemaReady) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 5000)));
+      const ready = await Promise.race([this.options.schemaReady, late]);
+      clearTimeout(timer);
+      if (ready === 'late') throw new UnavailableError('The database is not reachable yet; retry shortly', 5);
+    }
+    try {
+      return await this.fill(pair, tf, n);
+    } catch (err) {
+      if (isUnavailable(err)) throw new UnavailableError(`The database is not reachable: ${(err as Error).message}`, 5);
+      throw err;
+    }
+  }
+
+  /** Candle states for `n` buckets from the database and the queue, installed as the cache. */
+  private async fill(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {
+    for (let attempt = 0; ; attempt++) {
+      const { ticks, ...at } = await this.store.unpersisted(pair);
+      const queued = aggregateStates(ticks, tf);
+      const stored = await this.fromDatabase(pair, tf, n, ticks.map((t) => t.key), queued.at(-1)?.time);
+      const merged = mergeStateLists(stored, queued).slice(-n);
+      if (await this.store.fill(pair, tf, at, merged.slice(-this.options.cacheSize), this.options.cacheTtlS, this.options.cacheSize)) {
+        // The view now includes ticks accepted while we read; serve it where it covers the request.
+        if (n <= this.options.cacheSize) {
+          const view = await this.store.readView(pair, tf);
+          if (view) return view;
+        }
+        return merged.map(toCandle);
+      }
+      if (attempt >= 2) return merged.map(toCandle);
+    }
+  }
+
+  /** The newest `n` buckets of stored ticks, widening the time window over gaps in the data. */
+  private async fromDatabase(pair: string, tf: Timeframe, n: number, exclude: string[], queuedLast?: number): Promise<CandleState[]> {
+    const range = await tickTimeRange(this.db, pair);
+    if (!range) return [];
+    const size = timeframeSeconds(tf);
+    const firstBucket = bucketTime(range.first, tf);
+    const to = Math.max(bucketTime(range.last, tf), queuedLast ?? 0) + size;
+    let span = n * size;
+    for (;;) {
+      const from = Math.max(to - span, firstBucket);
+      const states = await candlesBetween(this.db, pair, tf, from, to, exclude);
+      if (states.length >= n || from <= firstBucket) return states.slice(-n);
+      span *= 4;
+    }
+  }
+}

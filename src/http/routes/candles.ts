@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { CandleService } from '../../candles/candle-service.js';
+import { ValidationError } from '../../core/errors.js';
+import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../../core/timeframe.js';
+import { parseLimit, requirePair } from '../query.js';
+
+export const MAX_CANDLES = 5000;
+
+export function requireTimeframe(value: unknown, fallback: Timeframe = '1M'): Timeframe {
+  if (value === undefined || value === '') return fallback;
+  const tf = parseTimeframe(value);
+  if (!tf) {
+    throw new ValidationError('Invalid query parameter "timeframe"', [
+      { index: 0, field: 'timeframe', message: `must be one of ${TIMEFRAMES.join(', ')} (any case)` },
+    ]);
+  }
+  return tf;
+}
+
+export function registerCandleRoutes(app: FastifyInstance, deps: { candles: CandleService; cacheSize: number }): void {
+  app.get('/api/candles', async (request) => {
+    const q = request.query as Record<string, unknown>;
+    const pair = requirePair(q.pair);
+    const timeframe = requireTimeframe(q.timeframe);
+    const limit = parseLimit(q.limit, deps.cacheSize, MAX_CANDLES);
+    const { source, candles } = await deps.candles.candles(pair, timeframe, limit);
+    return { pair, timeframe, source, candles };
+  });
+}
