@@ -1,0 +1,324 @@
+/**
+ * QuFLX command line: CSV import and export of historical ticks.
+ *
+ *   npm run cli -- import <file.csv> [--skip-invalid]
+ *   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+ *
+ * Exit status: 0 done; 1 nothing imported (invalid lines, not a tick CSV) or a failure; 2 bad usage.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { pino } from 'pino';
+import { loadConfig, type Config, type LogLevel } from './config/config.js';
+import { ConfigError } from './core/errors.js';
+import { pairProblem } from './core/pair.js';
+import { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import type { Logger } from './observability/logger.js';
+import { openServices, type Services } from './runtime/services.js';
+import { exportCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
+import { CsvFileError, formatLineIssue, importCsv, refreshCandleCache, type ImportProgress } from './csv/csv-import.js';
+
+const USAGE = `Usage:
+  npm run cli -- import <file.csv> [--skip-invalid]
+  npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+
+import   Adds the ticks of a CSV file (header: pair,price,timestamp and optionally id) to the
+         database, in one transaction. Every line is checked; if any is invalid, nothing is
+         written and the bad lines are listed, unless --skip-invalid is given. Ticks stored
+         already are skipped, so importing a file twice adds nothing. The candle cache of the
+         pairs that got new ticks is refreshed.
+export   Writes a pair's stored ticks in time order as CSV (pair,price,timestamp,id) to --out
+         or to standard output. --from and --to are inclusive; each is an ISO 8601 date or
+         date-time (2024-11-22, 2024-11-22T18:26:40.123Z; UTC unless an offset is given) or
+         epoch milliseconds.
+
+Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX,
+LOG_LEVEL (default warn). Unset URLs: the servers of a running QuFLX, else embedded ones.
+Exit status: 0 done, 1 nothing imported or a failure, 2 bad usage.`;
+
+/** A problem with the command line itself: usage is printed, exit status 2. */
+class UsageError extends Error {}
+
+type Command =
+  | { kind: 'help' }
+  | { kind: 'import'; file: string; skipInvalid: boolean }
+  | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null };
+
+function parseCommand(argv: string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError('no command given');
+  if (name === 'help' || name === '--help' || name === '-h') return { kind: 'help' };
+  const parsed = (options: Record<string, { type: 'string' | 'boolean' }>) => {
+    try {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { ...options, help: { type: 'boolean', short: 'h' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      return { values: values as Record<string, string | boolean | undefined>, positionals };
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  if (name === 'import') {
+    const { values, positionals } = parsed({ 'skip-invalid': { type: 'boolean' } });
+    if (values.help) return { kind: 'help' };
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'import: which file? give one CSV file' : 'import: give exactly one CSV file');
+    return { kind: 'import', file: positionals[0]!, skipInvalid: values['skip-invalid'] === true };
+  }
+  if (name === 'export') {
+    const { values, positionals } = parsed({
+      pair: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      out: { type: 'string' },
+    });
+    if (values.help) return { kind: 'help' };
+    if (positionals.length > 0) throw new UsageError(`export: unexpected argument ${JSON.stringify(positionals[0])}`);
+    const pair = values.pair;
+    if (typeof pair !== 'string') throw new UsageError('export: --pair is required');
+    const problem = pairProblem(pair);
+    if (problem) throw new UsageError(`export: --pair ${JSON.stringify(pair)} ${problem}`);
+    const time = (flag: 'from' | 'to'): number | null => {
+      const v = values[flag];
+      if (typeof v !== 'string') return null;
+      try {
+        return parseTimeArg(`--${flag}`, v);
+      } catch (err) {
+        if (err instanceof TimeArgError) throw new UsageError(`export: ${err.message}`);
+        throw err;
+      }
+    };
+    const from = time('from');
+    const to = time('to');
+    if (from !== null && to !== null && from > to) {
+      throw new UsageError(`export: --from (${new Date(from).toISOString()}) is after --to (${new Date(to).toISOString()})`);
+    }
+    const out = values.out;
+    if (out === '') throw new UsageError('export: --out needs a file name');
+    return { kind: 'export', pair, from, to, out: typeof out === 'string' ? out : null };
+  }
+  throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+}
+
+/** Logs go to stderr, so `export` to stdout stays pure CSV. */
+function cliLogger(level: LogLevel): Logger {
+  return pino({ level, base: { app: 'quflx-cli' } }, pino.destination({ fd: 2, sync: true }));
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A progress bar with rate and ETA on a terminal; a plain line every 2 s otherwise (CI, logs). */
+class ImportProgressView {
+  private readonly started = Date.now();
+  private bar: cliProgress.SingleBar | null = null;
+  private lastLine = this.started;
+
+  constructor(
+    private readonly totalBytes: number,
+    private readonly tty: boolean,
+  ) {
+    if (tty) {
+      this.bar = new cliProgress.SingleBar({
+        stream: process.stderr,
+        format: 'importing |{bar}| {percentage}% | {records} lines | {rate} lines/s | ETA {eta_formatted}',
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+        fps: 10,
+      });
+      this.bar.start(Math.max(totalBytes, 1), 0, { records: 0, rate: 0 });
+    }
+  }
+
+  private rate(records: number): number {
+    const s = (Date.now() - this.started) / 1000;
+    return s > 0 ? Math.round(records / s) : 0;
+  }
+
+  update(p: ImportProgress): void {
+    if (this.bar) {
+      this.bar.update(p.bytes, { records: p.records, rate: this.rate(p.records) });
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastLine < 2000) return;
+    this.lastLine = now;
+    const fraction = this.totalBytes > 0 ? p.bytes / this.totalBytes : 1;
+    const elapsed = now - this.started;
+    const eta = fraction > 0 ? (elapsed / fraction - elapsed) / 1000 : NaN;
+    process.stderr.write(
+      `importing: ${Math.floor(fraction * 100)}% | ${p.records} lines | ${this.rate(p.records)} lines/s | ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)} s` : '?'}\n`,
+    );
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+/** Redis and the database as configured (or borrowed / embedded), the schema migrated. */
+async function openDatabase(config: Config, log: Logger): Promise<{ services: Services; db: Database }> {
+  const services = await openServices(config, log, 'tool');
+  try {
+    const db = new Database(services.databaseUrl, services.databaseKind, log);
+    try {
+      await migrate(db.pool, log);
+      return { services, db };
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+}
+
+async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Config, log: Logger, signal: AbortSignal): Promise<number> {
+  try {
+    const s = await stat(cmd.file);
+    if (!s.isFile()) throw new UsageError(`import: ${cmd.file} is not a file`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`import: cannot read ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const { services, db } = await openDatabase(config, log);
+  const started = Date.now();
+  let progress: ImportProgressView | null = null;
+  try {
+    progress = new ImportProgressView((await stat(cmd.file)).size, process.stderr.isTTY === true);
+    const p = progress;
+    let result;
+    try {
+      result = await importCsv(db.pool, { file: cmd.file, skipInvalid: cmd.skipInvalid, log, signal, onProgress: (x) => p.update(x) });
+    } finally {
+      progress.stop();
+    }
+
+    if (result.invalid > 0) {
+      for (const l of result.reported) console.error(formatLineIssue(l));
+      const rest = result.invalid - result.reported.length;
+      if (rest > 0) console.error(`... and ${plural(rest, 'more invalid line')}`);
+    }
+    if (!result.committed) {
+      console.error(
+        `nothing imported: ${plural(result.invalid, 'invalid line')} in ${cmd.file}; fix ${result.invalid === 1 ? 'it' : 'them'}, or run again with --skip-invalid to import the ${plural(result.valid, 'valid line')} only`,
+      );
+      return 1;
+    }
+
+    if (result.touchedPairs.length > 0) {
+      try {
+        await refreshCandleCache(services.redisUrl, config.keyPrefix, result.touchedPairs, log);
+      } catch (err) {
+        console.error(
+          `warning: could not refresh the candle cache (${(err as Error).message || 'Redis unreachable'}): cached candles of ${result.touchedPairs.join(', ')} may be stale for up to ${config.candleCacheTtlS} s (CANDLE_CACHE_TTL_S)`,
+        );
+      }
+    }
+    const elapsed = Date.now() - started;
+    const rate = elapsed > 0 ? Math.round((result.records / elapsed) * 1000) : result.records;
+    console.log(
+      `imported ${plural(result.inserted, 'new tick')}, ${plural(result.duplicates, 'duplicate')}, ${plural(result.invalid, 'invalid line')} skipped, in ${seconds(elapsed)} (${rate} lines/s)`,
+    );
+    return 0;
+  } finally {
+    progress?.stop();
+    await db.close();
+    await services.close();
+  }
+}
+
+async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Config, log: Logger, signal: AbortSignal): Promise<number> {
+  const started = Date.now();
+  const { services, db } = await openDatabase(config, log);
+  // A file is written under a temporary name and renamed when complete: never a half export.
+  const partial = cmd.out === null ? null : `${cmd.out}.${process.pid}.partial`;
+  try {
+    const client = await db.pool.connect();
+    let rows: number;
+    try {
+      const out = partial === null ? process.stdout : createWriteStream(partial);
+      rows = await exportCsv(client, { pair: cmd.pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
+    } catch (err) {
+      client.release(true);
+      if (partial) await rm(partial, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0; // `| head`: the reader has had enough
+      throw err;
+    }
+    client.release();
+    if (cmd.out !== null && partial !== null) await rename(partial, cmd.out);
+    console.error(`exported ${plural(rows, 'tick')} of ${cmd.pair}${cmd.out ? ` to ${cmd.out}` : ''} in ${seconds(Date.now() - started)}`);
+    return 0;
+  } finally {
+    await db.close();
+    await services.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseCommand(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (cmd.kind === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  // Quiet unless asked: the command's own output is the point.
+  const log = cliLogger(process.env.LOG_LEVEL?.trim() ? config.logLevel : 'warn');
+
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130); // a second Ctrl+C: stop now
+    interrupted = true;
+    console.error(`\n${signal}: stopping (nothing of an unfinished import is kept)`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    return cmd.kind === 'import' ? await runImport(cmd, config, log, controller.signal) : await runExport(cmd, config, log, controller.signal);
+  } catch (err) {
+    if (interrupted) return 130;
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof CsvFileError) {
+      console.error(`nothing imported from ${cmd.kind === 'import' ? cmd.file : 'the file'}: ${err.message}`);
+      return 1;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    log.debug({ err }, 'cli failure');
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
