@@ -120,15 +120,17 @@ export class QuflxApp {
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
       });
-      const candles = new CandleService(new CandleStore(redis, keys), database.pool, {
+      const candleStore = new CandleStore(redis, keys);
+      const candles = new CandleService(candleStore, database.pool, {
         cacheSize: config.candleCacheSize,
         cacheTtlS: config.candleCacheTtlS,
         schemaReady,
       });
       registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
       registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
-      const gateway = new SocketGateway(http.server, store, subscriberClient, keys, metrics, log, {
+      const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,
+        candleCacheSize: config.candleCacheSize,
       });
       closers.push({ name: 'http', close: () => http.close() });
       closers.push({ name: 'socket gateway', close: () => gateway.close() });

@@ -2,7 +2,11 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { pairProblem } from '../core/pair.js';
 import { backoffDelay } from '../lib/backoff.js';
-import { parseTimeframe, TIMEFRAMES } from '../core/timeframe.js';
+import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../core/timeframe.js';
+import type { Candle } from '../core/candle.js';
+import type { CandleService } from '../candles/candle-service.js';
+import type { CandleStore } from '../redis/candle-store.js';
+import { CandleFeed, candleRoom } from './candle-feed.js';
 import type { SeqTick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -13,13 +17,16 @@ import type { TickStore } from '../redis/tick-store.js';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../shared/events.js';
 
 interface SocketData {
-  pairs: Set<string>;
+  /** Subscribed pairs, each with the timeframe of its live candles (null: ticks only). */
+  pairs: Map<string, Timeframe | null>;
 }
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface GatewayOptions {
   /** Ticks in the subscribe snapshot. */
   snapshotSize: number;
+  /** Candles in the subscribe snapshot (CANDLE_CACHE_SIZE). */
+  candleCacheSize: number;
   maxPairsPerSocket?: number;
   /** Ticks per pair kept after fan-out, to close the race between snapshot and room join. */
   recentSize?: number;
@@ -49,9 +56,13 @@ export class SocketGateway {
   private readonly maxPairs: number;
   private readonly recentSize: number;
 
+  private readonly candles: CandleFeed;
+
   constructor(
     httpServer: HttpServer,
     private readonly store: TickStore,
+    candleStore: CandleStore,
+    candleService: CandleService,
     subscriberClient: RedisClient,
     keys: RedisKeys,
     private readonly metrics: Metrics,
@@ -62,6 +73,7 @@ export class SocketGateway {
     this.recentSize = options.recentSize ?? 1000;
     this.subscriber = new TickSubscriber(subscriberClient, keys, (t) => this.onTick(t), log);
     this.io = new Server(httpServer, { serveClient: false, cors: { origin: true } });
+    this.candles = new CandleFeed((to, event) => this.io.to(to).emit('candle', event), candleStore, candleService, options.candleCacheSize, log);
     this.io.on('connection', (socket) => this.onConnection(socket));
     // After the subscriber link comes back, fetch whatever was published while it was down.
     subscriberClient.on('ready', () => {
@@ -70,7 +82,7 @@ export class SocketGateway {
   }
 
   private onConnection(socket: GatewaySocket): void {
-    socket.data.pairs = new Set();
+    socket.data.pairs = new Map();
     this.metrics.socketClients.inc();
     socket.on('subscribe', (request, ack) => {
       if (typeof ack !== 'function') return; // nobody to answer; the contract requires an ack
@@ -97,7 +109,7 @@ export class SocketGateway {
     });
     socket.on('disconnect', () => {
       this.metrics.socketClients.dec();
-      for (const pair of socket.data.pairs) void this.leave(socket, pair);
+      for (const pair of [...socket.data.pairs.keys()]) void this.leave(socket, pair);
     });
   }
 
@@ -109,9 +121,9 @@ export class SocketGateway {
     const { pair, timeframe } = request as { pair?: unknown; timeframe?: unknown };
     const problem = pairProblem(pair);
     if (problem) return fail(`pair ${problem}`);
-    let tf: string | undefined;
-    if (timeframe !== undefined) {
-      tf = parseTimeframe(timeframe) ?? undefined;
+    let tf: Timeframe | null = null;
+    if (timeframe !== undefined && timeframe !== null) {
+      tf = parseTimeframe(timeframe);
       if (!tf) return fail(`timeframe must be one of ${TIMEFRAMES.join(', ')}`);
     }
     const p = pair as string;
@@ -119,16 +131,18 @@ export class SocketGateway {
       return fail(`at most ${this.maxPairs} pairs per connection`);
     }
     if (socket.data.pairs.has(p)) {
-      // A repeated subscribe starts over from a fresh snapshot: out of the room until it is taken.
+      // A repeated subscribe starts over from a fresh snapshot: out of the rooms until it is taken.
       void socket.leave(room(p));
       this.joins.get(p)?.delete(socket.id);
+      this.leaveCandles(socket, p);
     } else {
       await this.subscriber.add(p);
-      socket.data.pairs.add(p);
+      socket.data.pairs.set(p, null);
     }
     let snapshot;
+    let candles: Candle[] = [];
     try {
-      snapshot = await this.store.snapshot(p, this.options.snapshotSize);
+      [snapshot, candles] = await Promise.all([this.store.snapshot(p, this.options.snapshotSize), tf ? this.candles.history(p, tf) : []]);
     } catch (err) {
       await this.leave(socket, p);
       throw err;
@@ -144,13 +158,28 @@ export class SocketGateway {
     joins.set(socket.id, snapshot.seq);
     if (!this.lastSeq.has(p)) this.lastSeq.set(p, snapshot.seq);
     void socket.join(room(p));
-    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles: [], seq: snapshot.seq };
+    if (tf) {
+      socket.data.pairs.set(p, tf);
+      this.candles.add(p, tf);
+      void socket.join(candleRoom(p, tf));
+    }
+    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles, seq: snapshot.seq };
     if (tf) reply.timeframe = tf;
     return { reply, missed };
   }
 
+  private leaveCandles(socket: GatewaySocket, pair: string): void {
+    const tf = socket.data.pairs.get(pair);
+    if (!tf) return;
+    void socket.leave(candleRoom(pair, tf));
+    this.candles.remove(pair, tf);
+    socket.data.pairs.set(pair, null);
+  }
+
   private async leave(socket: GatewaySocket, pair: string): Promise<void> {
-    if (!socket.data.pairs.delete(pair)) return;
+    if (!socket.data.pairs.has(pair)) return;
+    this.leaveCandles(socket, pair);
+    socket.data.pairs.delete(pair);
     void socket.leave(room(pair));
     this.joins.get(pair)?.delete(socket.id);
     await this.subscriber.remove(pair);
@@ -241,6 +270,7 @@ export class SocketGateway {
       }
       const target = except.length > 0 ? this.io.to(room(pair)).except(except) : this.io.to(room(pair));
       target.emit('ticks', ticks);
+      this.candles.onTicks(pair, ticks);
     }
     this.pending.clear();
   }

@@ -200,3 +200,31 @@ describe('candle cache mechanics', () => {
     }
   });
 });
+
+describe('live candles over Socket.IO', () => {
+  test('subscribe with a timeframe gets candle history, then candle events for forming and late buckets', async () => {
+    const { TickCollector } = await import('../helpers/socket-client.js');
+    const app = await startTestApp({ BATCH_INTERVAL_MS: '200' });
+    cleanups.push(() => app.close());
+    const history = minuteTicks('EUR/USD_otc', 30, 4);
+    await postTicks(app.url, history);
+    const c = await TickCollector.connect(app.url);
+    cleanups.push(() => c.close());
+    const events: { pair: string; timeframe: string; candle: { time: number } }[] = [];
+    c.socket.on('candle', (e) => events.push(e));
+    const ack = await c.subscribe('EUR/USD_otc', '5m');
+    if (!ack.ok) throw new Error(ack.error);
+    expect(ack.timeframe).toBe('5M');
+    expect(ack.candles).toEqual(aggregate(asCandleTicks(history), '5M'));
+
+    // A tick in the forming bucket, one opening a new bucket, and a late one in an old bucket.
+    const more = [t('EUR/USD_otc', 1.3, BASE + 29 * 60_000 + 59_000), t('EUR/USD_otc', 1.4, BASE + 30 * 60_000 + 5), t('EUR/USD_otc', 0.8, BASE + 3 * 60_000)];
+    for (const x of more) await postTicks(app.url, x);
+    const all = aggregate(asCandleTicks([...history, ...more]), '5M');
+    await waitFor(() => events.length >= 3, 5000, 'candle events');
+    const last = new Map(events.map((e) => [e.candle.time, e.candle]));
+    for (const [time, candle] of last) expect(candle).toEqual(all.find((x) => x.time === time));
+    expect([...last.keys()].sort()).toEqual([BASE / 1000, (BASE + 25 * 60_000) / 1000, (BASE + 30 * 60_000) / 1000]);
+    expect(events.every((e) => e.pair === 'EUR/USD_otc' && e.timeframe === '5M')).toBe(true);
+  });
+});
