@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { UnavailableError } from '../core/errors.js';
-import { aggregateStates, bucketTime, mergeCandles, toCandle, type Candle, type CandleState } from '../core/candle.js';
+import { aggregateStates, bucketTime, mergeCandles, toCandle, type Candle, type CandleState, type CandleTick } from '../core/candle.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
-import { candlesBetween, tickTimeRange } from '../db/candle-repository.js';
+import { candlesBetween, storedKeys, tickTimeRange } from '../db/candle-repository.js';
 import type { CandleStore } from '../redis/candle-store.js';
 
 export type CandleSource = 'cache' | 'database';
@@ -80,8 +80,7 @@ export class CandleService {
   private async fill(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {
     for (let attempt = 0; ; attempt++) {
       const { ticks, ...at } = await this.store.unpersisted(pair);
-      const queued = aggregateStates(ticks, tf);
-      const stored = await this.fromDatabase(pair, tf, n, ticks.map((t) => t.key), queued.at(-1)?.time);
+      const { stored, queued } = await this.fromDatabase(pair, tf, n, ticks);
       const merged = mergeStateLists(stored, queued).slice(-n);
       if (await this.store.fill(pair, tf, at, merged.slice(-this.options.cacheSize), this.options.cacheTtlS, this.options.cacheSize)) {
         // The view now includes ticks accepted while we read; serve it where it covers the request.
@@ -95,19 +94,39 @@ export class CandleService {
     }
   }
 
-  /** The newest `n` buckets of stored ticks, widening the time window over gaps in the data. */
-  private async fromDatabase(pair: string, tf: Timeframe, n: number, exclude: string[], queuedLast?: number): Promise<CandleState[]> {
-    const range = await tickTimeRange(this.db, pair);
-    if (!range) return [];
-    const size = timeframeSeconds(tf);
-    const firstBucket = bucketTime(range.first, tf);
-    const to = Math.max(bucketTime(range.last, tf), queuedLast ?? 0) + size;
-    let span = n * size;
-    for (;;) {
-      const from = Math.max(to - span, firstBucket);
-      const states = await candlesBetween(this.db, pair, tf, from, to, exclude);
-      if (states.length >= n || from <= firstBucket) return states.slice(-n);
-      span *= 4;
+  /**
+   * The newest `n` buckets of stored ticks, widening the time window over gaps in the data, and
+   * the queued ticks not yet stored, all read in one snapshot: a queued tick the persister
+   * committed meanwhile is counted once, from the database.
+   */
+  private async fromDatabase(pair: string, tf: Timeframe, n: number, queuedTicks: CandleTick[]) {
+    const client = await this.db.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const already = await storedKeys(client, pair, queuedTicks.map((t) => t.key));
+      const queued = aggregateStates(
+        queuedTicks.filter((t) => !already.has(t.key)),
+        tf,
+      );
+      const range = await tickTimeRange(client, pair);
+      let stored: CandleState[] = [];
+      if (range) {
+        const size = timeframeSeconds(tf);
+        const firstBucket = bucketTime(range.first, tf);
+        const to = Math.max(bucketTime(range.last, tf), queued.at(-1)?.time ?? 0) + size;
+        for (let span = n * size; ; span *= 4) {
+          const from = Math.max(to - span, firstBucket);
+          stored = await candlesBetween(client, pair, tf, from, to);
+          if (stored.length >= n || from <= firstBucket) break;
+        }
+      }
+      await client.query('COMMIT');
+      return { stored: stored.slice(-n), queued };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
   }
 }

@@ -2,27 +2,33 @@ import type pg from 'pg';
 import type { CandleState } from '../core/candle.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
 import type { EpochSeconds } from '../core/units.js';
+import { ROLLUP_SIZES } from './tick-repository.js';
+
+type Queryable = pg.Pool | pg.ClientBase;
+
+/** The largest rollup that divides the timeframe: few rows to read, exact buckets. */
+export function rollupFor(tf: Timeframe): number {
+  const seconds = timeframeSeconds(tf);
+  return [...ROLLUP_SIZES].reverse().find((size) => seconds % size === 0)!;
+}
 
 /**
- * Candles aggregated in PostgreSQL with the same rules as core/candle.ts: integer buckets of the
- * tick's own ms timestamp, open/close by (timestamp, tick_key in byte order), volume = count.
- * Ticks whose identity is in `exclude` are left out (they are counted from the queue instead).
+ * Candles from tick_rollups with the same rules as core/candle.ts: UTC buckets of the ticks' own
+ * timestamps, open/close by (timestamp, tick_key in byte order), volume = tick count.
  */
 const CANDLES_SQL = `
-  WITH excluded AS (SELECT unnest($5::text[]) AS k)
-  SELECT ("timestamp" / $2::int8) * ($2::int8 / 1000) AS time,
-         (array_agg(price ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open,
-         max(price) AS high,
-         min(price) AS low,
-         (array_agg(price ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close,
-         count(*) AS volume,
-         min("timestamp") AS open_at,
-         (array_agg(tick_key ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open_key,
-         max("timestamp") AS close_at,
-         (array_agg(tick_key ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close_key
-  FROM historical_ticks h
-  WHERE pair = $1 AND "timestamp" >= $3::int8 AND "timestamp" < $4::int8
-    AND NOT EXISTS (SELECT 1 FROM excluded e WHERE e.k = h.tick_key)
+  SELECT (bucket / $3::int8) * $3::int8 AS time,
+         (array_agg(open ORDER BY open_at, open_key COLLATE "C"))[1] AS open,
+         max(high) AS high,
+         min(low) AS low,
+         (array_agg(close ORDER BY close_at DESC, close_key COLLATE "C" DESC))[1] AS close,
+         sum(volume) AS volume,
+         min(open_at) AS open_at,
+         (array_agg(open_key ORDER BY open_at, open_key COLLATE "C"))[1] AS open_key,
+         max(close_at) AS close_at,
+         (array_agg(close_key ORDER BY close_at DESC, close_key COLLATE "C" DESC))[1] AS close_key
+  FROM tick_rollups
+  WHERE pair = $1 AND size = $2 AND bucket >= $4::int8 AND bucket < $5::int8
   GROUP BY 1
   ORDER BY 1`;
 
@@ -52,26 +58,28 @@ const toState = (r: CandleRow): CandleState => ({
   closeKey: r.close_key,
 });
 
-/** Candle states of the pair with bucket open in [fromS, toS), oldest first. */
-export async function candlesBetween(
-  db: pg.Pool | pg.ClientBase,
-  pair: string,
-  tf: Timeframe,
-  fromS: number,
-  toS: number,
-  exclude: string[] = [],
-): Promise<CandleState[]> {
-  const tfMs = timeframeSeconds(tf) * 1000;
-  const rows = await db.query<CandleRow>(CANDLES_SQL, [pair, tfMs, fromS * 1000, toS * 1000, exclude]);
+/** Candle states of the pair's stored ticks with bucket open in [fromS, toS), oldest first. */
+export async function candlesBetween(db: Queryable, pair: string, tf: Timeframe, fromS: number, toS: number): Promise<CandleState[]> {
+  const rows = await db.query<CandleRow>(CANDLES_SQL, [pair, rollupFor(tf), timeframeSeconds(tf), fromS, toS]);
   return rows.rows.map(toState);
 }
 
-/** Newest and oldest tick time (ms) of a pair, or null when it has none. */
-export async function tickTimeRange(db: pg.Pool | pg.ClientBase, pair: string): Promise<{ first: number; last: number } | null> {
+/** Newest and oldest tick time (ms) of a pair's stored ticks, or null when it has none. */
+export async function tickTimeRange(db: Queryable, pair: string): Promise<{ first: number; last: number } | null> {
   const r = await db.query<{ first: string | null; last: string | null }>(
     'SELECT min("timestamp") AS first, max("timestamp") AS last FROM historical_ticks WHERE pair = $1',
     [pair],
   );
   const row = r.rows[0];
   return row?.first == null || row.last == null ? null : { first: Number(row.first), last: Number(row.last) };
+}
+
+/** Which of these tick identities of the pair are stored already. */
+export async function storedKeys(db: Queryable, pair: string, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const r = await db.query<{ tick_key: string }>('SELECT tick_key FROM historical_ticks WHERE pair = $1 AND tick_key = ANY($2::text[])', [
+    pair,
+    keys,
+  ]);
+  return new Set(r.rows.map((x) => x.tick_key));
 }

@@ -31,15 +31,67 @@ export function toRow(tick: Tick & { seq?: number }): TickRow {
 /** Above this many rows COPY into a staging table beats one `unnest` statement. */
 export const COPY_THRESHOLD = 20_000;
 
-const INSERT_UNNEST = `
-  INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
-  SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])
-  ON CONFLICT (pair, tick_key) DO NOTHING`;
+/** Rollup sizes in seconds (see tick_rollups in the migration); every timeframe is a multiple of one. */
+export const ROLLUP_SIZES = [5, 60, 3600] as const;
+
+/**
+ * Stores ticks from `source` (rows of pair, price, timestamp, tick_key, feed_id, seq) once each,
+ * and folds exactly the newly stored ones into tick_rollups, in one statement: a retried batch
+ * changes neither. Rollup rows are upserted in key order so concurrent writers cannot deadlock.
+ */
+function insertStatement(source: string): string {
+  return `
+  WITH ins AS (
+    INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
+    ${source}
+    ON CONFLICT (pair, tick_key) DO NOTHING
+    RETURNING pair, price, "timestamp", tick_key
+  ),
+  agg AS (
+    SELECT pair, s.size, ("timestamp" / (s.size * 1000)) * s.size AS bucket,
+           (array_agg(price ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open,
+           max(price) AS high, min(price) AS low,
+           (array_agg(price ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close,
+           count(*) AS volume,
+           min("timestamp") AS open_at,
+           (array_agg(tick_key ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open_key,
+           max("timestamp") AS close_at,
+           (array_agg(tick_key ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close_key
+    FROM ins CROSS JOIN (VALUES ${ROLLUP_SIZES.map((n) => `(${n})`).join(', ')}) AS s(size)
+    GROUP BY 1, 2, 3
+  ),
+  rolled AS (
+    INSERT INTO tick_rollups AS r (pair, size, bucket, open, high, low, close, volume, open_at, open_key, close_at, close_key)
+    SELECT * FROM agg ORDER BY pair, size, bucket
+    ON CONFLICT (pair, size, bucket) DO UPDATE SET
+      high = GREATEST(r.high, EXCLUDED.high),
+      low = LEAST(r.low, EXCLUDED.low),
+      volume = r.volume + EXCLUDED.volume,
+      open = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open ELSE r.open END,
+      open_at = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open_at ELSE r.open_at END,
+      open_key = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open_key ELSE r.open_key END,
+      close = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close ELSE r.close END,
+      close_at = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close_at ELSE r.close_at END,
+      close_key = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close_key ELSE r.close_key END
+    RETURNING 1
+  )
+  SELECT count(*)::int AS inserted FROM ins`;
+}
+
+/** SQL: the tick of `a` (a.x_at, a.x_key) comes before that of `b`, keys in byte order. */
+function EARLIER(a: string, b: string): string {
+  return `(${a}_at < ${b}_at OR (${a}_at = ${b}_at AND ${a}_key COLLATE "C" < ${b}_key COLLATE "C"))`;
+}
+
+const INSERT_UNNEST = insertStatement(
+  'SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])',
+);
+const INSERT_STAGED = insertStatement('SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging');
 
 /**
  * Inserts rows once each: a row whose identity is stored already is skipped, so a retried batch
- * changes nothing. One statement; returns how many rows were new. Runs on the caller's client,
- * inside the caller's transaction when there is one.
+ * changes nothing, rollups included. One statement; returns how many rows were new. Runs on the
+ * caller's client, inside the caller's transaction when there is one.
  */
 export async function insertTicks(client: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
@@ -52,7 +104,7 @@ export async function insertTicks(client: pg.Pool | pg.ClientBase, rows: readonl
     rows.map((r) => r.feedId),
     rows.map((r) => r.seq),
   ]);
-  return result.rowCount ?? 0;
+  return (result.rows[0] as { inserted: number }).inserted;
 }
 
 /**
@@ -76,12 +128,9 @@ async function insertTicksByCopy(db: pg.Pool | pg.ClientBase, rows: readonly Tic
       }
     })();
     await pipeline(Readable.from(blocks), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
-    const result = await client.query(`
-      INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
-      SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
-      ON CONFLICT (pair, tick_key) DO NOTHING`);
+    const result = await client.query<{ inserted: number }>(INSERT_STAGED);
     await client.query('TRUNCATE ticks_staging');
-    return result.rowCount ?? 0;
+    return result.rows[0]!.inserted;
   } finally {
     if (client !== db) (client as pg.PoolClient).release();
   }

@@ -140,11 +140,17 @@ describe('candle cache mechanics', () => {
     const ticks = minuteTicks('SF/ONE', 30, 4);
     await insertTicks(db.pool, ticks.map(toRow));
     let aggregations = 0;
+    // Each database fill reads in one snapshot on one connection: count the candle aggregations there.
     const counting = Object.create(db.pool) as pg.Pool;
-    counting.query = ((...args: Parameters<pg.Pool['query']>) => {
-      if (String(args[0]).includes('array_agg')) aggregations++;
-      return (db.pool.query as (...a: unknown[]) => unknown)(...args);
-    }) as pg.Pool['query'];
+    counting.connect = (async () => {
+      const client = await db.pool.connect();
+      const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        if (String(args[0]).includes('FROM tick_rollups')) aggregations++;
+        return query(...args);
+      }) as typeof client.query;
+      return client;
+    }) as pg.Pool['connect'];
     const service = new CandleService(new CandleStore(redis, new RedisKeys(prefix)), counting, { cacheSize: 200, cacheTtlS: 60 });
     const answers = await Promise.all(Array.from({ length: 10 }, () => service.candles('SF/ONE', '1M', 200)));
     expect(aggregations).toBe(1);

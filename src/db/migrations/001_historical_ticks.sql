@@ -15,8 +15,28 @@ CREATE TABLE IF NOT EXISTS historical_ticks (
   CONSTRAINT historical_ticks_identity UNIQUE (pair, tick_key)
 );
 
--- Range reads and candle aggregation by pair and time.
+-- Range reads (export, candles at bucket edges) by pair and time.
 CREATE INDEX IF NOT EXISTS historical_ticks_pair_time ON historical_ticks (pair, "timestamp");
+
+-- Candle rollups of stored ticks, kept in the same statement that stores the ticks, so candle
+-- reads aggregate a few rows instead of every tick. size = bucket length in seconds (5, 60,
+-- 3600); every timeframe is a multiple of one of them. open/close carry the (timestamp,
+-- tick_key) of their tick, so partial buckets merge exactly whatever the arrival order.
+CREATE TABLE IF NOT EXISTS tick_rollups (
+  pair      VARCHAR(32)      NOT NULL,
+  size      INTEGER          NOT NULL,
+  bucket    BIGINT           NOT NULL,
+  open      DOUBLE PRECISION NOT NULL,
+  high      DOUBLE PRECISION NOT NULL,
+  low       DOUBLE PRECISION NOT NULL,
+  close     DOUBLE PRECISION NOT NULL,
+  volume    BIGINT           NOT NULL,
+  open_at   BIGINT           NOT NULL,
+  open_key  TEXT             NOT NULL,
+  close_at  BIGINT           NOT NULL,
+  close_key TEXT             NOT NULL,
+  PRIMARY KEY (pair, size, bucket)
+);
 
 -- Ticks the database refused (a poison row found by splitting its batch), kept with the reason.
 CREATE TABLE IF NOT EXISTS rejected_ticks (
@@ -28,6 +48,7 @@ CREATE TABLE IF NOT EXISTS rejected_ticks (
 
 ALTER TABLE historical_ticks ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rejected_ticks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tick_rollups ENABLE ROW LEVEL SECURITY;
 
 -- On Supabase: anyone with the anon or an authenticated key may read ticks; only the
 -- Postgres connection QuFLX uses (the table owner) writes.
@@ -37,6 +58,7 @@ BEGIN
      AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated')
      AND NOT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = 'historical_ticks' AND policyname = 'historical_ticks_read') THEN
     CREATE POLICY historical_ticks_read ON historical_ticks FOR SELECT TO anon, authenticated USING (true);
+    CREATE POLICY tick_rollups_read ON tick_rollups FOR SELECT TO anon, authenticated USING (true);
   END IF;
 END
 $$;
