@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from '../redis/connection.js';
 import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
+import { LuaScript } from '../redis/lua-script.js';
 import { readPersistBacklog } from '../redis/persist-queue.js';
 import { FlushPolicy } from './flush-policy.js';
 
@@ -27,13 +28,17 @@ interface Entry {
   row: TickRow | null;
 }
 
+const TRIM = new LuaScript('persist-trim.lua');
 const MAX_BLOCK_MS = 500;
+/** Ids per XACK, and entries per XREADGROUP: long single commands would stall Redis for everyone. */
+const ACK_CHUNK = 500;
+const READ_CHUNK = 1000;
 
 /**
  * Moves accepted ticks from the Redis persist queue (a Stream read with a consumer group) into
- * `historical_ticks`. A batch is one transaction; its entries are acknowledged and deleted only
- * after COMMIT, so a crash anywhere replays the batch, and the table's identity key turns the
- * replay into a no-op. The database failing is retried with capped backoff while the backlog
+ * `historical_ticks`. A batch is one transaction; its entries are acknowledged only after COMMIT
+ * (and then trimmed away), so a crash anywhere replays the batch, and the table's identity key
+ * turns the replay into a no-op. The database failing is retried with capped backoff while the backlog
  * waits in Redis; a row the database refuses is found by splitting and set aside in `rejected_ticks`.
  */
 export class Persister {
@@ -102,7 +107,7 @@ export class Persister {
       const block = this.policy.waitMs(this.buffer.length, this.firstAt, now, MAX_BLOCK_MS);
       const room = this.policy.maxBatch - this.buffer.length;
       if (room > 0 && block > 0) {
-        const entries = await this.read('>', room, block);
+        const entries = await this.read('>', Math.min(room, READ_CHUNK), block);
         if (entries.length > 0 && this.buffer.length === 0) this.firstAt = Date.now();
         this.buffer.push(...entries);
       }
@@ -124,7 +129,7 @@ export class Persister {
   }
 
   private readOwnPending(): Promise<Entry[]> {
-    return this.read('0', this.policy.maxBatch);
+    return this.read('0', READ_CHUNK);
   }
 
   private async drainPending(next: () => Promise<Entry[]>): Promise<void> {
@@ -228,11 +233,20 @@ export class Persister {
     this.log.error({ entry: entry.raw.slice(0, 200), reason }, 'persister: tick refused by the database; kept in rejected_ticks');
   }
 
-  /** XACK then XDEL of exactly what was written: nothing unacknowledged is ever removed. */
+  /**
+   * XACK what was written, in chunks so Redis never stalls on one long command, then trim the
+   * stream below the oldest entry any consumer still holds (XTRIM MINID): acknowledged entries
+   * go; nothing unacknowledged or undelivered is ever removed. One trim also clears entries that
+   * others acknowledged earlier but could not trim while an older entry was held.
+   */
   private async ack(ids: string[]): Promise<void> {
+    const queue = this.keys.persistQueue();
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.redis.multi().xAck(this.keys.persistQueue(), PERSIST_GROUP, ids).xDel(this.keys.persistQueue(), ids).exec();
+        const acks = [];
+        for (let i = 0; i < ids.length; i += ACK_CHUNK) acks.push(this.redis.xAck(queue, PERSIST_GROUP, ids.slice(i, i + ACK_CHUNK)));
+        await Promise.all(acks);
+        await TRIM.run(this.redis, [queue], [PERSIST_GROUP]);
         return;
       } catch (err) {
         // Unacknowledged entries are rewritten after a restart (a no-op), so giving up on close loses nothing.
