@@ -11,6 +11,7 @@ import { SocketGateway } from './gateway/socket-gateway.js';
 import { createHttpServer } from './http/http-server.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { registerIndicatorRoutes } from './http/routes/indicators.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
@@ -127,6 +128,7 @@ export class QuflxApp {
         schemaReady,
       });
       registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
+      registerIndicatorRoutes(http, { candles });
       registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
       const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,

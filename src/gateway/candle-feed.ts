@@ -1,5 +1,7 @@
 import type { CandleService } from '../candles/candle-service.js';
-import { bucketTime, toCandle } from '../core/candle.js';
+import { bucketTime, toCandle, type Candle } from '../core/candle.js';
+import { warmupCandles, type IndicatorSpec } from '../core/indicators/catalog.js';
+import { computeIndicator, LiveIndicator, type IndicatorPoint, type IndicatorValue } from '../core/indicators/indicator-series.js';
 import type { SeqTick } from '../core/tick.js';
 import type { Timeframe } from '../core/timeframe.js';
 import type { Logger } from '../observability/logger.js';
@@ -8,16 +10,35 @@ import type { CandleEvent } from '../shared/events.js';
 
 export const candleRoom = (pair: string, tf: Timeframe) => `candles:${pair}:${tf}`;
 
+/** Canonical name of an indicator with its parameters, e.g. `macd(fast=12,signal=9,slow=26)`. */
+export function indicatorKey(spec: IndicatorSpec): string {
+  const params = Object.entries(spec.params)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
+  return `${spec.name}(${params.join(',')})`;
+}
+
+/** Most candles read to warm indicators up (as the HTTP route). */
+const MAX_CANDLES = 20_000;
+
+interface Stream {
+  /** Sockets following this pair/timeframe. */
+  sockets: number;
+  /** Live indicators by key, with how many sockets asked for each. */
+  indicators: Map<string, { live: LiveIndicator; refs: number }>;
+  /** Updates run one after another, so an older state never overtakes a newer. */
+  chain: Promise<void>;
+}
+
 /**
  * Live candles for subscribers: after each fan-out of a pair's ticks, the buckets those ticks
  * touched are read from the shared Redis candle cache (so every process sends the same candle,
- * late ticks included) and sent as `candle` events to the pair/timeframe room, in time order.
- * Reads for one pair/timeframe run one after another, so an older state never overtakes a newer.
+ * late ticks included) and sent as `candle` events to the pair/timeframe room, in time order,
+ * with the values of the indicators its subscribers asked for. Indicators are streamed:
+ * `add()` for a new candle, `replace()` for the forming one; a repaired older candle reseeds them.
  */
 export class CandleFeed {
-  /** pair -> timeframe -> subscribed sockets */
-  private readonly subscribed = new Map<string, Map<Timeframe, number>>();
-  private readonly chains = new Map<string, Promise<void>>();
+  private readonly streams = new Map<string, Stream>();
 
   constructor(
     /** Sends one event to a room. */
@@ -28,43 +49,59 @@ export class CandleFeed {
     private readonly log: Logger,
   ) {}
 
-  /** Candle history for a new subscriber (cache-first; fills the cache, which live updates read). */
-  async history(pair: string, tf: Timeframe) {
-    return (await this.service.candles(pair, tf, this.cacheSize)).candles;
-  }
-
-  add(pair: string, tf: Timeframe): void {
-    let tfs = this.subscribed.get(pair);
-    if (!tfs) this.subscribed.set(pair, (tfs = new Map()));
-    tfs.set(tf, (tfs.get(tf) ?? 0) + 1);
-  }
-
-  remove(pair: string, tf: Timeframe): void {
-    const tfs = this.subscribed.get(pair);
-    const n = (tfs?.get(tf) ?? 0) - 1;
-    if (n > 0) tfs!.set(tf, n);
-    else {
-      tfs?.delete(tf);
-      if (tfs?.size === 0) this.subscribed.delete(pair);
+  /**
+   * Joins a subscriber: candle history (cache-first; fills the cache that live updates read) and,
+   * per indicator asked for, its values over that history.
+   */
+  async add(pair: string, tf: Timeframe, specs: IndicatorSpec[]): Promise<{ candles: Candle[]; indicators: Record<string, IndicatorPoint[]> }> {
+    const warmup = Math.max(0, ...specs.map(warmupCandles));
+    const history = (await this.service.candles(pair, tf, Math.min(MAX_CANDLES, this.cacheSize + warmup))).candles;
+    const stream = this.stream(pair, tf);
+    stream.sockets++;
+    const indicators: Record<string, IndicatorPoint[]> = {};
+    for (const spec of specs) {
+      const key = indicatorKey(spec);
+      let entry = stream.indicators.get(key);
+      if (!entry) {
+        const live = new LiveIndicator(spec);
+        live.seed(history);
+        stream.indicators.set(key, (entry = { live, refs: 0 }));
+      }
+      entry.refs++;
+      indicators[key] = computeIndicator(spec, history).slice(-this.cacheSize);
     }
+    return { candles: history.slice(-this.cacheSize), indicators };
+  }
+
+  remove(pair: string, tf: Timeframe, keys: readonly string[]): void {
+    const id = `${pair}\n${tf}`;
+    const stream = this.streams.get(id);
+    if (!stream) return;
+    for (const key of keys) {
+      const entry = stream.indicators.get(key);
+      if (entry && --entry.refs <= 0) stream.indicators.delete(key);
+    }
+    if (--stream.sockets <= 0) this.streams.delete(id);
+  }
+
+  private stream(pair: string, tf: Timeframe): Stream {
+    const id = `${pair}\n${tf}`;
+    let s = this.streams.get(id);
+    if (!s) this.streams.set(id, (s = { sockets: 0, indicators: new Map(), chain: Promise.resolve() }));
+    return s;
   }
 
   /** Called with each fan-out batch of a pair (seq order). */
   onTicks(pair: string, ticks: readonly SeqTick[]): void {
-    const tfs = this.subscribed.get(pair);
-    if (!tfs) return;
-    for (const tf of tfs.keys()) {
+    for (const [id, stream] of this.streams) {
+      const [p, tf] = id.split('\n') as [string, Timeframe];
+      if (p !== pair) continue;
       const times = [...new Set(ticks.map((t) => bucketTime(t.timestamp, tf)))].sort((a, b) => a - b);
-      const key = `${pair}\n${tf}`;
-      const next = (this.chains.get(key) ?? Promise.resolve()).then(() => this.emit(pair, tf, times));
-      this.chains.set(key, next);
-      void next.finally(() => {
-        if (this.chains.get(key) === next) this.chains.delete(key);
-      });
+      stream.chain = stream.chain.then(() => this.emit(pair, tf, stream, times));
     }
   }
 
-  private async emit(pair: string, tf: Timeframe, times: number[]): Promise<void> {
+  private async emit(pair: string, tf: Timeframe, stream: Stream, times: number[]): Promise<void> {
     try {
       let states = await this.store.readStates(pair, tf, times);
       if (states.length === 0) {
@@ -72,9 +109,29 @@ export class CandleFeed {
         await this.service.candles(pair, tf, this.cacheSize);
         states = await this.store.readStates(pair, tf, times);
       }
-      for (const s of states) this.send(candleRoom(pair, tf), { pair, timeframe: tf, candle: toCandle(s) });
+      for (const state of states) {
+        const candle = toCandle(state);
+        const event: CandleEvent = { pair, timeframe: tf, candle };
+        if (stream.indicators.size > 0) event.indicators = await this.indicatorValues(pair, tf, stream, candle);
+        this.send(candleRoom(pair, tf), event);
+      }
     } catch (err) {
       this.log.warn({ err: (err as Error).message, pair, tf }, 'live candle update failed');
     }
+  }
+
+  private async indicatorValues(pair: string, tf: Timeframe, stream: Stream, candle: Candle): Promise<Record<string, IndicatorValue | null>> {
+    const values: Record<string, IndicatorValue | null> = {};
+    for (const [key, { live }] of stream.indicators) {
+      let update = live.update(candle);
+      if (update.reseed) {
+        // A late tick changed an older candle: recompute from history once, then go on streaming.
+        const history = (await this.service.candles(pair, tf, Math.min(MAX_CANDLES, this.cacheSize + warmupCandles(live.spec)))).candles;
+        live.seed(history.filter((c) => c.time <= candle.time));
+        update = { reseed: false, point: live.value };
+      }
+      values[key] = update.point && update.point.time === candle.time ? update.point.value : null;
+    }
+    return values;
   }
 }

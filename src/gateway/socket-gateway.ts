@@ -3,10 +3,11 @@ import { Server, type Socket } from 'socket.io';
 import { pairProblem } from '../core/pair.js';
 import { backoffDelay } from '../lib/backoff.js';
 import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../core/timeframe.js';
-import type { Candle } from '../core/candle.js';
 import type { CandleService } from '../candles/candle-service.js';
 import type { CandleStore } from '../redis/candle-store.js';
-import { CandleFeed, candleRoom } from './candle-feed.js';
+import { CandleFeed, candleRoom, indicatorKey } from './candle-feed.js';
+import { parseIndicatorRequest, type IndicatorSpec } from '../core/indicators/catalog.js';
+import { ValidationError } from '../core/errors.js';
 import type { SeqTick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -16,10 +17,18 @@ import { TickSubscriber } from '../redis/tick-subscriber.js';
 import type { TickStore } from '../redis/tick-store.js';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../shared/events.js';
 
-interface SocketData {
-  /** Subscribed pairs, each with the timeframe of its live candles (null: ticks only). */
-  pairs: Map<string, Timeframe | null>;
+/** Live candles of one pair for one socket, and the indicators that ride along. */
+interface CandleSubscription {
+  tf: Timeframe;
+  indicators: string[];
 }
+
+interface SocketData {
+  /** Subscribed pairs, each with its live candles (null: ticks only). */
+  pairs: Map<string, CandleSubscription | null>;
+}
+
+const MAX_INDICATORS = 10;
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface GatewayOptions {
@@ -118,13 +127,29 @@ export class SocketGateway {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return fail('subscribe takes an object { pair, timeframe? }');
     }
-    const { pair, timeframe } = request as { pair?: unknown; timeframe?: unknown };
+    const { pair, timeframe, indicators } = request as { pair?: unknown; timeframe?: unknown; indicators?: unknown };
     const problem = pairProblem(pair);
     if (problem) return fail(`pair ${problem}`);
     let tf: Timeframe | null = null;
     if (timeframe !== undefined && timeframe !== null) {
       tf = parseTimeframe(timeframe);
       if (!tf) return fail(`timeframe must be one of ${TIMEFRAMES.join(', ')}`);
+    }
+    const specs: IndicatorSpec[] = [];
+    if (indicators !== undefined && indicators !== null) {
+      if (!tf) return fail('indicators need a timeframe');
+      if (!Array.isArray(indicators) || indicators.length > MAX_INDICATORS) {
+        return fail(`indicators must be an array of at most ${MAX_INDICATORS} objects like { name: "rsi", period: 14 }`);
+      }
+      for (const [i, item] of indicators.entries()) {
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(`indicators[${i}] must be an object like { name: "rsi", period: 14 }`);
+        try {
+          specs.push(parseIndicatorRequest(item as Record<string, unknown>));
+        } catch (err) {
+          const detail = err instanceof ValidationError ? err.details.map((d) => `${d.field} ${d.message}`).join('; ') : String(err);
+          return fail(`indicators[${i}]: ${detail}`);
+        }
+      }
     }
     const p = pair as string;
     if (!socket.data.pairs.has(p) && socket.data.pairs.size >= this.maxPairs) {
@@ -140,9 +165,14 @@ export class SocketGateway {
       socket.data.pairs.set(p, null);
     }
     let snapshot;
-    let candles: Candle[] = [];
+    let live: Awaited<ReturnType<CandleFeed['add']>> | null = null;
     try {
-      [snapshot, candles] = await Promise.all([this.store.snapshot(p, this.options.snapshotSize), tf ? this.candles.history(p, tf) : []]);
+      // Candles first (a cache miss reads the database); the tick snapshot last, so it is fresh.
+      if (tf) {
+        live = await this.candles.add(p, tf, specs);
+        socket.data.pairs.set(p, { tf, indicators: specs.map(indicatorKey) });
+      }
+      snapshot = await this.store.snapshot(p, this.options.snapshotSize);
     } catch (err) {
       await this.leave(socket, p);
       throw err;
@@ -158,21 +188,18 @@ export class SocketGateway {
     joins.set(socket.id, snapshot.seq);
     if (!this.lastSeq.has(p)) this.lastSeq.set(p, snapshot.seq);
     void socket.join(room(p));
-    if (tf) {
-      socket.data.pairs.set(p, tf);
-      this.candles.add(p, tf);
-      void socket.join(candleRoom(p, tf));
-    }
-    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles, seq: snapshot.seq };
+    if (tf) void socket.join(candleRoom(p, tf));
+    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles: live?.candles ?? [], seq: snapshot.seq };
     if (tf) reply.timeframe = tf;
+    if (specs.length > 0) reply.indicators = live?.indicators;
     return { reply, missed };
   }
 
   private leaveCandles(socket: GatewaySocket, pair: string): void {
-    const tf = socket.data.pairs.get(pair);
-    if (!tf) return;
-    void socket.leave(candleRoom(pair, tf));
-    this.candles.remove(pair, tf);
+    const sub = socket.data.pairs.get(pair);
+    if (!sub) return;
+    void socket.leave(candleRoom(pair, sub.tf));
+    this.candles.remove(pair, sub.tf, sub.indicators);
     socket.data.pairs.set(pair, null);
   }
 

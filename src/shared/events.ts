@@ -17,13 +17,30 @@ export interface Candle {
   volume: number;
 }
 
+/** An indicator and its parameters, as in GET /api/indicators (e.g. `{ name: 'rsi', period: 14 }`). */
+export type IndicatorRequest = { name: string } & Record<string, string | number>;
+
+export type IndicatorValue = number | Record<string, number>;
+
 export interface SubscribeRequest {
   pair: string;
+  /** Live candles of this timeframe (any case); without it, ticks only. */
   timeframe?: string;
+  /** Indicators whose values ride along with the candle events (needs a timeframe). */
+  indicators?: IndicatorRequest[];
 }
 
 export type SubscribeAck =
-  | { ok: true; pair: string; ticks: SeqTick[]; candles: Candle[]; seq: number; timeframe?: string }
+  | {
+      ok: true;
+      pair: string;
+      ticks: SeqTick[];
+      candles: Candle[];
+      seq: number;
+      timeframe?: string;
+      /** Per indicator key (e.g. `rsi(period=14)`): its values over `candles`, once warmed up. */
+      indicators?: Record<string, { time: number; value: IndicatorValue }[]>;
+    }
   | { ok: false; error: string };
 
 export interface UnsubscribeRequest {
@@ -36,6 +53,8 @@ export interface CandleEvent {
   pair: string;
   timeframe: string;
   candle: Candle;
+  /** Indicator values at this candle, by key, when the subscribers asked for indicators. */
+  indicators?: Record<string, IndicatorValue | null>;
 }
 
 export interface ServerToClientEvents {
