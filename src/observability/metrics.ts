@@ -57,7 +57,7 @@ export class Metrics {
   });
   readonly latencySpikes = new Counter({
     name: 'quflx_latency_spikes_total',
-    help: 'Redis round trips over 10 ms',
+    help: 'Redis round trips over 10 ms of a batch sent alone (not queued behind others)',
     registers: [this.registry],
   });
 

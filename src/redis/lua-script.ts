@@ -15,13 +15,21 @@ export class LuaScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  async run(redis: RedisClient, keys: string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys, ...args];
+  async run(redis: RedisClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    // One array for the whole command: ingest batches carry thousands of arguments.
+    const cmd = new Array<string>(3 + keys.length + args.length);
+    cmd[0] = 'EVALSHA';
+    cmd[1] = this.sha;
+    cmd[2] = String(keys.length);
+    for (let i = 0; i < keys.length; i++) cmd[3 + i] = keys[i]!;
+    for (let i = 0; i < args.length; i++) cmd[3 + keys.length + i] = args[i]!;
     try {
-      return await redis.sendCommand(['EVALSHA', this.sha, ...tail]);
+      return await redis.sendCommand(cmd);
     } catch (err) {
       if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return await redis.sendCommand(['EVAL', this.source, ...tail]);
+      cmd[0] = 'EVAL';
+      cmd[1] = this.source;
+      return await redis.sendCommand(cmd);
     }
   }
 }

@@ -37,6 +37,9 @@ function tickJsonPrefix(t: Tick): string {
 export class TickStore {
   private readonly dedupWindowMs: number;
   private readonly dedupCap: number;
+  /** ARGV of the ingest script before the group count (see ingest.lua). */
+  private readonly headerArgs: string[];
+  private readonly keyCache = new Map<string, { groupKeys: string[]; channel: string }>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -45,6 +48,28 @@ export class TickStore {
   ) {
     this.dedupWindowMs = options.dedupWindowMs ?? 3_600_000;
     this.dedupCap = options.dedupCap ?? 200_000;
+    this.headerArgs = [
+      String(options.tickBufferSize),
+      String(this.dedupWindowMs),
+      String(this.dedupCap),
+      String(CANDLE_DELTA_CAP),
+      String(options.candleCacheSize),
+      String(TIMEFRAMES.length),
+      ...TIMEFRAMES.map((tf) => String(timeframeSeconds(tf))),
+    ];
+  }
+
+  /** The keys a pair's group passes to the ingest script (names are built once per pair). */
+  private pairKeys(pair: string): { groupKeys: string[]; channel: string } {
+    let entry = this.keyCache.get(pair);
+    if (!entry) {
+      if (this.keyCache.size >= 10_000) this.keyCache.clear(); // bounded: pairs are few in practice
+      const groupKeys = [this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair), this.keys.candleDelta(pair)];
+      for (const tf of TIMEFRAMES) groupKeys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
+      entry = { groupKeys, channel: this.keys.updates(pair) };
+      this.keyCache.set(pair, entry);
+    }
+    return entry;
   }
 
   /** Creates the persist queue and its consumer group when missing. */
@@ -69,21 +94,12 @@ export class TickStore {
       else groups.set(t.pair, [i]);
     });
     const keys = [this.keys.persistQueue(), this.keys.pairs()];
-    const args = [
-      String(this.options.tickBufferSize),
-      String(this.dedupWindowMs),
-      String(this.dedupCap),
-      String(groups.size),
-      String(CANDLE_DELTA_CAP),
-      String(this.options.candleCacheSize),
-      String(TIMEFRAMES.length),
-      ...TIMEFRAMES.map((tf) => String(timeframeSeconds(tf))),
-    ];
+    const args = [...this.headerArgs, String(groups.size)];
     const order: number[] = [];
     for (const [pair, idx] of groups) {
-      keys.push(this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair), this.keys.candleDelta(pair));
-      for (const tf of TIMEFRAMES) keys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
-      args.push(this.keys.updates(pair), pair, String(idx.length));
+      const { groupKeys, channel } = this.pairKeys(pair);
+      for (const k of groupKeys) keys.push(k);
+      args.push(channel, pair, String(idx.length));
       for (const i of idx) {
         const t = ticks[i]!;
         args.push(tickIdentity(t), String(t.timestamp), String(t.price), tickJsonPrefix(t));

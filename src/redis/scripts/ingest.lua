@@ -11,25 +11,26 @@
 --   KEYS[b + 4 + 2f]      candle state of timeframe f (hash; maintained only while it exists)
 --   KEYS[b + 5 + 2f]      historical:<SYM>:<TF> view of that state
 -- ARGV[1]  cap of ticks:<SYM>            ARGV[2]  dedup window in ms
--- ARGV[3]  dedup cap per pair            ARGV[4]  G, number of pair groups
--- ARGV[5]  cap of cdelta:<SYM>           ARGV[6]  candles kept per cache (CANDLE_CACHE_SIZE)
--- ARGV[7]  F, number of timeframes       ARGV[8 .. 7+F]  their lengths in seconds
+-- ARGV[3]  dedup cap per pair            ARGV[4]  cap of cdelta:<SYM>
+-- ARGV[5]  candles kept per cache (CANDLE_CACHE_SIZE)
+-- ARGV[6]  F, number of timeframes       ARGV[7 .. 6+F]  their lengths in seconds
+-- ARGV[7+F]  G, number of pair groups
 -- then for each group: channel (updates:<SYM>), pair name, n, and n times:
 --   identity, timestamp, price (as sent), tick JSON without its closing brace
 -- returns: one integer per tick in argument order: its new seq, or 0 for a duplicate.
 local cap = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local seenCap = tonumber(ARGV[3])
-local groups = tonumber(ARGV[4])
-local deltaCap = tonumber(ARGV[5])
-local candleCap = tonumber(ARGV[6])
-local tfCount = tonumber(ARGV[7])
+local deltaCap = tonumber(ARGV[4])
+local candleCap = tonumber(ARGV[5])
+local tfCount = tonumber(ARGV[6])
 local tfs = {}
-for f = 1, tfCount do tfs[f] = tonumber(ARGV[7 + f]) end
+for f = 1, tfCount do tfs[f] = tonumber(ARGV[6 + f]) end
+local groups = tonumber(ARGV[7 + tfCount])
 local perGroup = 4 + 2 * tfCount
 local queue = KEYS[1]
 local result = {}
-local a = 8 + tfCount
+local a = 8 + tfCount -- first argument of the first group
 for g = 0, groups - 1 do
   local b = 3 + perGroup * g
   local ticksKey, seqKey, seenKey, deltaKey = KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
