@@ -26,6 +26,8 @@ interface CandleSubscription {
 interface SocketData {
   /** Subscribed pairs, each with its live candles (null: ticks only). */
   pairs: Map<string, CandleSubscription | null>;
+  /** A socket's subscribe/unsubscribe requests run one after another, in order. */
+  queue: Promise<unknown>;
 }
 
 const MAX_INDICATORS = 10;
@@ -92,10 +94,16 @@ export class SocketGateway {
 
   private onConnection(socket: GatewaySocket): void {
     socket.data.pairs = new Map();
+    socket.data.queue = Promise.resolve();
+    const inOrder = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = socket.data.queue.then(work, work);
+      socket.data.queue = next.catch(() => undefined);
+      return next;
+    };
     this.metrics.socketClients.inc();
     socket.on('subscribe', (request, ack) => {
       if (typeof ack !== 'function') return; // nobody to answer; the contract requires an ack
-      this.subscribe(socket, request).then(
+      inOrder(() => this.subscribe(socket, request)).then(
         ({ reply, missed }) => {
           ack(reply);
           // Right after the ack, before any later fan-out, so the socket sees seqs in order.
@@ -114,7 +122,7 @@ export class SocketGateway {
         if (typeof ack === 'function') ack({ ok: false, error: `pair ${problem}` });
         return;
       }
-      void this.leave(socket, pair as string).then(() => typeof ack === 'function' && ack({ ok: true }));
+      void inOrder(() => this.leave(socket, pair as string)).then(() => typeof ack === 'function' && ack({ ok: true }));
     });
     socket.on('disconnect', () => {
       this.metrics.socketClients.dec();
