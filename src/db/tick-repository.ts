@@ -3,7 +3,9 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
+import { aggregateStates, type CandleState, type CandleTick } from '../core/candle.js';
 import { tickIdentity } from '../core/identity.js';
+import type { Timeframe } from '../core/timeframe.js';
 import type { Tick } from '../core/tick.js';
 import { asEpochMs } from '../core/units.js';
 
@@ -28,75 +30,87 @@ export function toRow(tick: Tick & { seq?: number }): TickRow {
   };
 }
 
-/** Above this many rows COPY into a staging table beats one `unnest` statement. */
+/** Above this many rows the ticks go through COPY into a staging table instead of one `unnest`. */
 export const COPY_THRESHOLD = 20_000;
 
-/** Rollup sizes in seconds (see tick_rollups in the migration); every timeframe is a multiple of one. */
-export const ROLLUP_SIZES = [5, 60, 3600] as const;
+/** Rollup bucket sizes in seconds (tick_rollups.size) and the timeframe each one is; every timeframe is a multiple of one. */
+export const ROLLUPS = [
+  { size: 5, tf: '5S' },
+  { size: 60, tf: '1M' },
+  { size: 3600, tf: '1H' },
+] as const satisfies readonly { size: number; tf: Timeframe }[];
+export const ROLLUP_SIZES = ROLLUPS.map((r) => r.size);
+
+const INSERT_COLUMNS = 'INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)';
+const INSERT_TAIL = 'ON CONFLICT (pair, tick_key) DO NOTHING RETURNING pair, tick_key';
+const INSERT_UNNEST = `${INSERT_COLUMNS}
+  SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])
+  ${INSERT_TAIL}`;
+const INSERT_STAGED = `${INSERT_COLUMNS}
+  SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
+  ${INSERT_TAIL}`;
+
+/** SQL: the tick of `a` (a_at, a_key) comes before that of `b`, keys in byte order. */
+const earlier = (a: string, b: string) => `(${a}_at < ${b}_at OR (${a}_at = ${b}_at AND ${a}_key COLLATE "C" < ${b}_key COLLATE "C"))`;
+const pick = (cond: string, col: string) => `${col} = CASE WHEN ${cond} THEN EXCLUDED.${col} ELSE r.${col} END`;
+
+/** Merges partial buckets into tick_rollups; rows come sorted by key so concurrent writers cannot deadlock. */
+const UPSERT_ROLLUPS = `
+  INSERT INTO tick_rollups AS r (pair, size, bucket, open, high, low, close, volume, open_at, open_key, close_at, close_key)
+  SELECT pair, size, bucket, open, high, low, close, volume, open_at, open_key, close_at, close_key
+  FROM unnest($1::varchar[], $2::int4[], $3::int8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+              $8::int8[], $9::int8[], $10::text[], $11::int8[], $12::text[])
+       WITH ORDINALITY AS u(pair, size, bucket, open, high, low, close, volume, open_at, open_key, close_at, close_key, n)
+  ORDER BY n
+  ON CONFLICT (pair, size, bucket) DO UPDATE SET
+    high = GREATEST(r.high, EXCLUDED.high),
+    low = LEAST(r.low, EXCLUDED.low),
+    volume = r.volume + EXCLUDED.volume,
+    ${pick(earlier('EXCLUDED.open', 'r.open'), 'open')},
+    ${pick(earlier('EXCLUDED.open', 'r.open'), 'open_at')},
+    ${pick(earlier('EXCLUDED.open', 'r.open'), 'open_key')},
+    ${pick(earlier('r.close', 'EXCLUDED.close'), 'close')},
+    ${pick(earlier('r.close', 'EXCLUDED.close'), 'close_at')},
+    ${pick(earlier('r.close', 'EXCLUDED.close'), 'close_key')}`;
 
 /**
- * Stores ticks from `source` (rows of pair, price, timestamp, tick_key, feed_id, seq) once each,
- * and folds exactly the newly stored ones into tick_rollups, in one statement: a retried batch
- * changes neither. Rollup rows are upserted in key order so concurrent writers cannot deadlock.
+ * Stores rows once each and folds exactly the newly stored ones into tick_rollups: a retried
+ * batch changes neither. Returns how many rows were new. The two statements must commit
+ * together: on a client, call it inside a transaction; a pool lends a client and wraps one.
+ * The rollup buckets are computed here with the same code as live candles (core/candle.ts).
  */
-function insertStatement(source: string): string {
-  return `
-  WITH ins AS (
-    INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
-    ${source}
-    ON CONFLICT (pair, tick_key) DO NOTHING
-    RETURNING pair, price, "timestamp", tick_key
-  ),
-  agg AS (
-    SELECT pair, s.size, ("timestamp" / (s.size * 1000)) * s.size AS bucket,
-           (array_agg(price ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open,
-           max(price) AS high, min(price) AS low,
-           (array_agg(price ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close,
-           count(*) AS volume,
-           min("timestamp") AS open_at,
-           (array_agg(tick_key ORDER BY "timestamp", tick_key COLLATE "C"))[1] AS open_key,
-           max("timestamp") AS close_at,
-           (array_agg(tick_key ORDER BY "timestamp" DESC, tick_key COLLATE "C" DESC))[1] AS close_key
-    FROM ins CROSS JOIN (VALUES ${ROLLUP_SIZES.map((n) => `(${n})`).join(', ')}) AS s(size)
-    GROUP BY 1, 2, 3
-  ),
-  rolled AS (
-    INSERT INTO tick_rollups AS r (pair, size, bucket, open, high, low, close, volume, open_at, open_key, close_at, close_key)
-    SELECT * FROM agg ORDER BY pair, size, bucket
-    ON CONFLICT (pair, size, bucket) DO UPDATE SET
-      high = GREATEST(r.high, EXCLUDED.high),
-      low = LEAST(r.low, EXCLUDED.low),
-      volume = r.volume + EXCLUDED.volume,
-      open = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open ELSE r.open END,
-      open_at = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open_at ELSE r.open_at END,
-      open_key = CASE WHEN ${EARLIER('EXCLUDED.open', 'r.open')} THEN EXCLUDED.open_key ELSE r.open_key END,
-      close = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close ELSE r.close END,
-      close_at = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close_at ELSE r.close_at END,
-      close_key = CASE WHEN ${EARLIER('r.close', 'EXCLUDED.close')} THEN EXCLUDED.close_key ELSE r.close_key END
-    RETURNING 1
-  )
-  SELECT count(*)::int AS inserted FROM ins`;
-}
-
-/** SQL: the tick of `a` (a.x_at, a.x_key) comes before that of `b`, keys in byte order. */
-function EARLIER(a: string, b: string): string {
-  return `(${a}_at < ${b}_at OR (${a}_at = ${b}_at AND ${a}_key COLLATE "C" < ${b}_key COLLATE "C"))`;
-}
-
-const INSERT_UNNEST = insertStatement(
-  'SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])',
-);
-const INSERT_STAGED = insertStatement('SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging');
-
-/**
- * Inserts rows once each: a row whose identity is stored already is skipped, so a retried batch
- * changes nothing, rollups included. One statement; returns how many rows were new. Runs on the
- * caller's client, inside the caller's transaction when there is one.
- */
-export async function insertTicks(client: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
+export async function insertTicks(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  if (rows.length >= COPY_THRESHOLD) return insertTicksByCopy(client, rows);
-  const result = await client.query(INSERT_UNNEST, [
+  if (db instanceof pg.Pool) return inTransaction(db, (client) => insertTicks(client, rows));
+  const stored = rows.length >= COPY_THRESHOLD ? await insertByCopy(db, rows) : await insertByUnnest(db, rows);
+  let fresh: readonly TickRow[] = rows;
+  if (stored.length < rows.length) {
+    const isNew = new Set(stored.map((r) => `${r.pair}\n${r.tick_key}`));
+    fresh = rows.filter((r) => isNew.delete(`${r.pair}\n${r.tickKey}`));
+  }
+  if (fresh.length > 0) await upsertRollups(db, fresh);
+  return fresh.length;
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+type Stored = { pair: string; tick_key: string };
+
+async function insertByUnnest(client: pg.ClientBase, rows: readonly TickRow[]): Promise<Stored[]> {
+  const result = await client.query<Stored>(INSERT_UNNEST, [
     rows.map((r) => r.pair),
     rows.map((r) => r.price),
     rows.map((r) => r.timestamp),
@@ -104,36 +118,61 @@ export async function insertTicks(client: pg.Pool | pg.ClientBase, rows: readonl
     rows.map((r) => r.feedId),
     rows.map((r) => r.seq),
   ]);
-  return (result.rows[0] as { inserted: number }).inserted;
+  return result.rows;
 }
 
-/**
- * COPY into a temporary staging table, then one INSERT ... SELECT with the same dedup rule.
- * The staging table is per session, so a pool lends one client for the whole of it.
- */
-async function insertTicksByCopy(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
-  const client = db instanceof pg.Pool ? await db.connect() : db;
-  try {
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
-      (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
-    await client.query('TRUNCATE ticks_staging');
-    // Blocks of rows: one COPY message per row would cost a system call each.
-    const blocks = (function* () {
-      for (let i = 0; i < rows.length; i += 1000) {
-        let block = '';
-        for (const r of rows.slice(i, i + 1000)) {
-          block += `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
-        }
-        yield block;
-      }
-    })();
-    await pipeline(Readable.from(blocks), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
-    const result = await client.query<{ inserted: number }>(INSERT_STAGED);
-    await client.query('TRUNCATE ticks_staging');
-    return result.rows[0]!.inserted;
-  } finally {
-    if (client !== db) (client as pg.PoolClient).release();
+/** Bucket states of the rows for every rollup size, sorted by (pair, size, bucket). */
+function rollupRows(rows: readonly TickRow[]): { pair: string; size: number; state: CandleState }[] {
+  const byPair = new Map<string, CandleTick[]>();
+  for (const r of rows) {
+    const list = byPair.get(r.pair) ?? [];
+    list.push({ price: r.price, timestamp: r.timestamp, key: r.tickKey });
+    byPair.set(r.pair, list);
   }
+  const out: { pair: string; size: number; state: CandleState }[] = [];
+  for (const pair of [...byPair.keys()].sort()) {
+    for (const { size, tf } of ROLLUPS) for (const state of aggregateStates(byPair.get(pair)!, tf)) out.push({ pair, size, state });
+  }
+  return out;
+}
+
+async function upsertRollups(client: pg.ClientBase, rows: readonly TickRow[]): Promise<void> {
+  const buckets = rollupRows(rows);
+  await client.query(UPSERT_ROLLUPS, [
+    buckets.map((b) => b.pair),
+    buckets.map((b) => b.size),
+    buckets.map((b) => b.state.time),
+    buckets.map((b) => b.state.open),
+    buckets.map((b) => b.state.high),
+    buckets.map((b) => b.state.low),
+    buckets.map((b) => b.state.close),
+    buckets.map((b) => b.state.volume),
+    buckets.map((b) => b.state.openAt),
+    buckets.map((b) => b.state.openKey),
+    buckets.map((b) => b.state.closeAt),
+    buckets.map((b) => b.state.closeKey),
+  ]);
+}
+
+/** COPY into a temporary staging table (per session), then the same INSERT from it. */
+async function insertByCopy(client: pg.ClientBase, rows: readonly TickRow[]): Promise<Stored[]> {
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
+    (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
+  await client.query('TRUNCATE ticks_staging');
+  // Blocks of rows: one COPY message per row would cost a system call each.
+  const blocks = (function* () {
+    for (let i = 0; i < rows.length; i += 1000) {
+      let block = '';
+      for (const r of rows.slice(i, i + 1000)) {
+        block += `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
+      }
+      yield block;
+    }
+  })();
+  await pipeline(Readable.from(blocks), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
+  const result = await client.query<Stored>(INSERT_STAGED);
+  await client.query('TRUNCATE ticks_staging');
+  return result.rows;
 }
 
 /** Escapes a value for COPY's text format. */

@@ -33,6 +33,8 @@ const MAX_BLOCK_MS = 500;
 /** Ids per XACK, and entries per XREADGROUP: long single commands would stall Redis for everyone. */
 const ACK_CHUNK = 500;
 const READ_CHUNK = 1000;
+/** Batches written at once, each on its own connection. */
+const WRITERS = 2;
 
 /**
  * Moves accepted ticks from the Redis persist queue (a Stream read with a consumer group) into
@@ -46,6 +48,7 @@ export class Persister {
   private readonly claimIdleMs: number;
   private readonly lagLog: ThrottledLog;
   private buffer: Entry[] = [];
+  private readonly writing = new Set<Promise<void>>();
   private firstAt = 0;
   private stopping = false;
   private running: Promise<void> | null = null;
@@ -158,10 +161,22 @@ export class Persister {
     } while (cursor !== '0-0' && !this.stopping);
   }
 
+  /**
+   * Hands the buffer to a writer. Up to two batches are written at once (the database is the
+   * slow step, and reading the next batch need not wait for it); acks may then come out of
+   * order, which the trim allows for.
+   */
   private async flushBuffer(): Promise<void> {
     const batch = this.buffer;
     this.buffer = [];
-    await this.writeAndAck(batch);
+    while (this.writing.size >= WRITERS) await Promise.race(this.writing);
+    const job: Promise<void> = this.writeAndAck(batch)
+      .catch((err) => {
+        // Only when stopping: the entries stay pending and are written at the next start.
+        this.log.warn({ err: (err as Error).message, ticks: batch.length }, 'persister: batch left in Redis for the next start');
+      })
+      .finally(() => this.writing.delete(job));
+    this.writing.add(job);
   }
 
   /** Writes until the database takes the batch (retrying with backoff), then acknowledges it. */
@@ -275,13 +290,8 @@ export class Persister {
     this.closed ??= (async () => {
       this.stopping = true;
       await this.running?.catch(() => undefined);
-      if (this.buffer.length > 0) {
-        try {
-          await this.flushBuffer();
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message }, 'persister: batch left in Redis for the next start');
-        }
-      }
+      if (this.buffer.length > 0) await this.flushBuffer();
+      await Promise.all(this.writing);
     })();
     return this.closed;
   }
