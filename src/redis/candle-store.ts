@@ -5,8 +5,10 @@ import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { CANDLE_DELTA_CAP } from './tick-store.js';
 
 const FILL = new LuaScript('candle-lib.lua', 'candle-fill.lua');
+const PENDING = new LuaScript('candle-pending.lua');
 
 /** Where a cache fill read its data: the pair's seq and history generation. */
 export interface FillPoint {
@@ -28,29 +30,51 @@ export class CandleStore {
   }
 
   /**
-   * The pair's seq and its ticks still waiting in the persist queue, read atomically: together
-   * with the database (minus these) they are every tick accepted up to that seq.
+   * The pair's seq and history generation, and its ticks that may not be stored yet: together
+   * with the database (minus those it already has) they are every tick accepted up to that seq.
+   * Usually read from the pair's cdelta list; during a long backlog, by scanning the queue in chunks.
    */
   async unpersisted(pair: string): Promise<FillPoint & { ticks: CandleTick[] }> {
-    const [seq, generation, entries] = (await this.redis
-      .multi()
-      .get(this.keys.seq(pair))
-      .get(this.keys.candleGeneration(pair))
-      .xRange(this.keys.persistQueue(), '-', '+')
-      .exec()) as unknown as [string | null, string | null, { message: { t?: string } }[] | null];
+    const keys = [this.keys.seq(pair), this.keys.candleGeneration(pair), this.keys.persistQueue(), this.keys.candleDelta(pair)];
+    const [seq, generation, covered, ...entries] = (await PENDING.run(this.redis, keys, [String(CANDLE_DELTA_CAP)])) as [
+      string,
+      string,
+      number,
+      ...string[],
+    ];
+    const at = { seq: Number(seq), generation };
+    if (Number(covered) === 1) {
+      return {
+        ...at,
+        ticks: entries.map((e) => {
+          const [, ts, price, key] = e.split('\u001f');
+          return { timestamp: Number(ts), price: Number(price), key: key ?? '' };
+        }),
+      };
+    }
+    return { ...at, ticks: await this.scanQueue(pair, at.seq) };
+  }
+
+  /** The pair's ticks in the persist queue up to `maxSeq`, read in chunks so Redis never stalls. */
+  private async scanQueue(pair: string, maxSeq: number): Promise<CandleTick[]> {
     const marker = `"pair":${JSON.stringify(pair)}`;
     const ticks: CandleTick[] = [];
-    for (const e of entries ?? []) {
-      const raw = e.message.t;
-      if (!raw || !raw.includes(marker)) continue; // cheap filter before parsing
-      try {
-        const t = JSON.parse(raw) as SeqTick;
-        if (t.pair === pair) ticks.push({ price: t.price, timestamp: t.timestamp, key: tickIdentity(t) });
-      } catch {
-        /* unreadable entries go to rejected_ticks via the persister */
+    let from = '-';
+    for (;;) {
+      const chunk = (await this.redis.xRange(this.keys.persistQueue(), from, '+', { COUNT: 5000 })) ?? [];
+      for (const e of chunk) {
+        const raw = (e.message as { t?: string }).t;
+        if (!raw || !raw.includes(marker)) continue; // cheap filter before parsing
+        try {
+          const t = JSON.parse(raw) as SeqTick;
+          if (t.pair === pair && t.seq <= maxSeq) ticks.push({ price: t.price, timestamp: t.timestamp, key: tickIdentity(t) });
+        } catch {
+          /* unreadable entries go to rejected_ticks via the persister */
+        }
       }
+      if (chunk.length < 5000) return ticks;
+      from = `(${chunk.at(-1)!.id}`;
     }
-    return { seq: Number(seq ?? 0), generation: generation ?? '0', ticks };
   }
 
   /**

@@ -181,6 +181,28 @@ describe('candle cache mechanics', () => {
     expect(await candleStore.readView('FILL/RACE', '1M')).toEqual(aggregate(asCandleTicks(ticks), '1M'));
   });
 
+  test('queued ticks count once, whether the persister stored them already or not, short queue or long', async () => {
+    prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const keys = new RedisKeys(prefix);
+    const store = new TickStore(redis, keys, { tickBufferSize: 1000, candleCacheSize: 200 });
+    await store.init();
+    const service = new CandleService(new CandleStore(redis, keys), db.pool, { cacheSize: 200, cacheTtlS: 60 });
+    // Short queue: 100 ticks accepted, the first 60 also stored (written, not yet trimmed).
+    const ticks = minuteTicks('QUEUE/ONE', 20, 5);
+    await store.write(ticks);
+    await insertTicks(db.pool, ticks.slice(0, 60).map(toRow));
+    expect(await service.candles('QUEUE/ONE', '1M', 200)).toEqual({ source: 'database', candles: aggregate(asCandleTicks(ticks), '1M') });
+
+    // A queue longer than cdelta reaches (a backlog): the fill scans the queue instead.
+    const noise = minuteTicks('QUEUE/NOISE', 20_100, 1, BASE - 30 * 86_400_000);
+    await store.write(noise);
+    const more = minuteTicks('QUEUE/TWO', 10, 3);
+    await store.write(more);
+    await insertTicks(db.pool, more.slice(0, 12).map(toRow));
+    expect(await service.candles('QUEUE/TWO', '1M', 200)).toEqual({ source: 'database', candles: aggregate(asCandleTicks(more), '1M') });
+  }, 60_000);
+
   test('property: SQL aggregation equals in-memory aggregation on random tick sets', async () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
