@@ -269,7 +269,12 @@ export class SocketGateway {
     }
     const bySeq = new Map<number, SeqTick>();
     for (const t of [...recent, ...ticks]) if (t.seq > last) bySeq.set(t.seq, t);
-    for (const seq of [...bySeq.keys()].sort((a, b) => a - b)) {
+    const seqs = [...bySeq.keys()].sort((a, b) => a - b);
+    if (last > 0 && seqs.length > 0 && seqs[0]! > last + 1) {
+      // Older than the recent list: subscribers see the gap in seq and can read history over HTTP.
+      this.log.warn({ pair, missing: seqs[0]! - last - 1 }, 'ticks missed while the pub/sub link was down could not all be backfilled');
+    }
+    for (const seq of seqs) {
       this.lastSeq.set(pair, seq);
       this.enqueue(bySeq.get(seq)!);
     }
