@@ -1,20 +1,26 @@
 /**
- * `npm run bench`: QuFLX's ingest throughput against the seed's naive design, and tick-to-browser
- * latency and delivery over Socket.IO, against the real Redis and PostgreSQL (REDIS_URL,
- * DATABASE_URL). Progress lines go to stdout as it runs; the last line is one JSON object.
+ * `npm run bench`: QuFLX's ingest throughput against the seed's naive design, tick-to-browser
+ * latency and delivery over Socket.IO, the persister's rate on a backlog (and insertTicks alone),
+ * ticks lost at a live load against the seed's LRANGE+DEL flusher, and candle reads from the
+ * cache and from the database, against the real Redis and PostgreSQL (REDIS_URL, DATABASE_URL).
+ * Progress lines go to stdout as it runs; the last line is one JSON object.
  * Sizes can be changed with BENCH_* variables (see `settings` below).
  */
 import { cpus } from 'node:os';
 import type { QuflxApp } from '../src/app.js';
 import { DEFAULT_ASSETS } from '../src/config/config.js';
 import { measureBaseline } from './baseline.js';
+import { BenchPersister } from './bench-persister.js';
+import { loadTickDay, measureCandleReads } from './candles.js';
 import { idleCpu, startCpuMeter, type CpuShare } from './cpu-meter.js';
 import { collectGarbage } from './gc.js';
 import { measureIngest } from './ingest.js';
 import { measureLive, type LiveRunResult } from './latency.js';
+import { measureBaselineLoss, measureOurLoss } from './loss.js';
 import { waitForPersistBacklog } from './persist-backlog.js';
+import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist-throughput.js';
 import { progress } from './progress.js';
-import { benchEnv, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
+import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
 import { round } from './stats.js';
 import { TickFactory } from './tick-factory.js';
 
@@ -29,7 +35,22 @@ const settings = {
   e2eMs: intSetting('BENCH_E2E_MS', 10_000),
   floodRate: intSetting('BENCH_FLOOD_RATE', 20_000),
   floodMs: intSetting('BENCH_FLOOD_MS', 5_000),
+  persistTicks: intSetting('BENCH_PERSIST_TICKS', 300_000),
+  insertUnnestRows: intSetting('BENCH_INSERT_ROWS', 100_000),
+  insertCopyRows: intSetting('BENCH_INSERT_COPY_ROWS', 150_000),
+  lossRatePerPair: intSetting('BENCH_LOSS_RATE_PER_PAIR', 1_000),
+  lossMs: intSetting('BENCH_LOSS_MS', 10_000),
+  lossBatchIntervalMs: intSetting('BENCH_LOSS_BATCH_INTERVAL_MS', 1_000),
+  candleTicksPerMinute: intSetting('BENCH_CANDLE_TICKS_PER_MINUTE', 1_000),
+  candleMinutes: intSetting('BENCH_CANDLE_MINUTES', 1_440),
+  candleLoadBatch: intSetting('BENCH_CANDLE_LOAD_BATCH', 10_000),
+  candleLoadConnections: intSetting('BENCH_CANDLE_LOAD_CONNECTIONS', 2),
+  candleSamples: intSetting('BENCH_CANDLE_SAMPLES', 50),
 };
+/** Targets on this kind of machine (2 cores): reported next to the figures. */
+const TARGETS = { persistRowsPerS: 100_000, cacheHitP50Ms: 2, dbFallbackP50Ms: 50 };
+/** The pair the candle phase loads a day of ticks for; no other phase uses it. */
+const CANDLE_PAIR = 'EUR/CHF_otc';
 /** The persister writes in batches of this many ticks (its default maxBatch). */
 const PERSIST_BATCH = 5000;
 
@@ -60,9 +81,11 @@ async function main(): Promise<Record<string, unknown>> {
   }
 
   let app: QuflxApp | null = null;
+  let persister: BenchPersister | null = null;
   let schemaCreated = false;
   try {
     const databaseUrl = await createSchema(env);
+    const log = benchLogger();
     schemaCreated = true;
     app = await startBenchApp(env, databaseUrl);
     progress(`QuFLX started at ${app.url} (redis ${app.redisKind}, database ${app.databaseKind})`);
@@ -105,6 +128,122 @@ async function main(): Promise<Record<string, unknown>> {
     progress(`delivery ${cpuText(floodCpu)}`);
 
     const spikes = (await app.metrics.latencySpikes.get()).values[0]?.value ?? 0;
+    const persistedByApp = app.persister.rowsWritten;
+
+    // Persister on a backlog: the app's persister stops (writing the batch in hand), ticks are
+    // accepted while none runs, then a fresh Persister on the same prefix and schema drains them.
+    gcBetweenPhases = collectGarbage() && gcBetweenPhases;
+    await waitForPersistBacklog(env.redisUrl, app.keys.persistQueue(), PERSIST_BATCH, 60_000);
+    await app.persister.close();
+    persister = await BenchPersister.create({
+      redisUrl: env.redisUrl,
+      databaseUrl,
+      keys: app.keys,
+      consumer: `${env.consumer}-fresh`,
+      batchIntervalMs: settings.lossBatchIntervalMs,
+      log,
+    });
+    const leftover = await persister.redis.xLen(app.keys.persistQueue());
+    const rowsBefore = await countTicks(persister.pool);
+    progress(`persist backlog: app persister stopped (${fmt(rowsBefore)} rows stored, ${fmt(leftover)} queued); accepting ${fmt(settings.persistTicks)} ticks over ${pairs.length} pairs with no persister running`);
+    const backlogIngest = await measureIngest(app.ingestor, factory, { ...ingestOptions, ticks: settings.persistTicks });
+    await app.ingestor.drain();
+    const queued = await persister.redis.xLen(app.keys.persistQueue());
+    progress(`persist backlog: ${fmt(backlogIngest.accepted)} accepted at ${fmt(backlogIngest.ticksPerS)} ticks/s; ${fmt(queued)} in the queue; starting a fresh Persister (batches of ${PERSIST_BATCH})`);
+    meter = startCpuMeter();
+    const backlog = await measurePersistBacklog(persister, {
+      redisUrl: env.redisUrl,
+      queueKey: app.keys.persistQueue(),
+      expected: queued,
+      rowsBefore,
+      timeoutMs: 90_000,
+    });
+    const backlogCpu = meter();
+    const b = backlog.breakdownMs;
+    progress(
+      `persist backlog: ${fmt(backlog.rows)} rows in ${fmt(backlog.wallMs)} ms = ${fmt(backlog.rowsPerS)} rows/s ` +
+        `(target ${fmt(TARGETS.persistRowsPerS)}: ${backlog.rowsPerS >= TARGETS.persistRowsPerS ? 'met' : 'MISSED'}); ${fmt(backlog.stored)} found in the table, ${backlog.queueLeft} left in the queue`,
+    );
+    progress(
+      `persist backlog time (ms): XREADGROUP ${b.xreadgroup}, pool.connect ${b.connect}, BEGIN ${b.begin}, INSERT+rollups ${b.insert}, COMMIT ${b.commit}, ` +
+        `XACK ${b.xack}, trim script ${b.trim}, other (JSON.parse + toRow, buffering, lag checks) ${b.other}; ` +
+        `${backlog.batches} batches; JSON.parse+toRow alone ${backlog.parseUsPerRow.toFixed(2)} µs/row = ${fmt((backlog.parseUsPerRow * backlog.rows) / 1000)} ms`,
+    );
+    progress(`persist backlog: slowest single call (ms): XREADGROUP ${backlog.slowestMs.xreadgroup}, INSERT ${backlog.slowestMs.insert}, COMMIT ${backlog.slowestMs.commit}`);
+    progress(`persist backlog ${cpuText(backlogCpu)}`);
+
+    progress(`insertTicks alone: ${fmt(settings.insertUnnestRows)} rows in batches of 5,000 (unnest), ${fmt(settings.insertCopyRows)} in batches of 50,000 (COPY), and the unnest INSERT without rollups`);
+    const insert = await measureInsertTicks(databaseUrl, {
+      unnestRows: settings.insertUnnestRows,
+      copyRows: settings.insertCopyRows,
+      firstId: 1_000_000_000,
+    });
+    progress(
+      `insertTicks: unnest ${fmt(insert.unnest.rowsPerS)} rows/s (${insert.unnest.batchMs.toFixed(1)} ms per 5,000), ` +
+        `two connections at once ${fmt(insert.twoWriters.rowsPerS)} rows/s, COPY ${fmt(insert.copy.rowsPerS)} rows/s (${fmt(insert.copy.batchMs)} ms per 50,000), ` +
+        `without the rollup CTE ${fmt(insert.plain.rowsPerS)} rows/s (${insert.plain.batchMs.toFixed(1)} ms per 5,000)`,
+    );
+
+    // Lost ticks at a live load: QuFLX (feed path, persister with a short interval) and the seed's design.
+    gcBetweenPhases = collectGarbage() && gcBetweenPhases;
+    const lossRate = settings.lossRatePerPair * pairs.length;
+    progress(`loss: QuFLX at ${fmt(lossRate)} unique ticks/s (${fmt(settings.lossRatePerPair)}/s per pair) for ${settings.lossMs / 1000} s, BATCH_INTERVAL_MS ${settings.lossBatchIntervalMs}`);
+    const p = persister;
+    const queueKey = app.keys.persistQueue();
+    const ours = await measureOurLoss({
+      ingestor: app.ingestor,
+      factory,
+      pairs,
+      ratePerS: lossRate,
+      durationMs: settings.lossMs,
+      pool: p.pool,
+      drained: async () => (await p.redis.xLen(queueKey)) === 0,
+      drainTimeoutMs: 30_000,
+    });
+    progress(`loss: QuFLX sent ${fmt(ours.sent)} at ${fmt(ours.sentRatePerS)}/s, stored ${fmt(ours.stored)}, lost ${fmt(ours.lost)} (refused at ingest ${ours.refused}), duplicate rows ${ours.duplicates} (drained ${fmt(ours.drainMs)} ms after the last tick)`);
+    progress(`loss: seed design (LPUSH + LTRIM 0 999 per tick, LRANGE 0 -1 + DEL every 2 s) at the same load for ${settings.lossMs / 1000} s`);
+    const seed = await measureBaselineLoss({
+      redisUrl: env.redisUrl,
+      prefix: env.prefix,
+      databaseUrl,
+      factory,
+      pairs,
+      ratePerS: lossRate,
+      durationMs: settings.lossMs,
+    });
+    progress(`loss: seed design sent ${fmt(seed.sent)} at ${fmt(seed.sentRatePerS)}/s, stored ${fmt(seed.stored)}, lost ${fmt(seed.lost)} (${((100 * seed.lost) / seed.sent).toFixed(1)}%)`);
+
+    // Candles over a day of ticks: the cache, and the database when it misses.
+    gcBetweenPhases = collectGarbage() && gcBetweenPhases;
+    const dayTicks = settings.candleTicksPerMinute * settings.candleMinutes;
+    progress(`candles: loading ${fmt(dayTicks)} ticks of ${CANDLE_PAIR} (${fmt(settings.candleTicksPerMinute)}/min over ${fmt(settings.candleMinutes)} min) with insertTicks, batches of ${fmt(settings.candleLoadBatch)} on ${settings.candleLoadConnections} connections`);
+    const load = await loadTickDay(databaseUrl, {
+      pair: CANDLE_PAIR,
+      perMinute: settings.candleTicksPerMinute,
+      minutes: settings.candleMinutes,
+      batch: settings.candleLoadBatch,
+      connections: settings.candleLoadConnections,
+      onProgress: (rows) => progress(`candles: ${fmt(rows)} ticks loaded`),
+    });
+    progress(`candles: loaded ${fmt(load.rows)} ticks in ${fmt(load.wallMs)} ms = ${fmt(load.rowsPerS)} rows/s (ticks and tick_rollups)`);
+    progress(`candles: ${settings.candleSamples} reads of 200 1M candles each way: in-process CandleService (fallback after CandleStore.invalidate, then hits), then GET /api/candles`);
+    const reads = await measureCandleReads({
+      redisUrl: env.redisUrl,
+      databaseUrl,
+      keys: app.keys,
+      appUrl: app.url,
+      pair: CANDLE_PAIR,
+      limit: 200,
+      expected: Math.min(200, settings.candleMinutes),
+      samples: settings.candleSamples,
+      cacheSize: 200,
+      log,
+    });
+    const ms = (s: { p50: number; p90: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(3)} ms, p90 ${s.p90.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms, max ${s.max.toFixed(2)} ms`;
+    progress(`candles server-side: cache hit ${ms(reads.hit)} (target p50 < ${TARGETS.cacheHitP50Ms} ms); database fallback ${ms(reads.fallback)} (target p50 < ${TARGETS.dbFallbackP50Ms} ms)`);
+    progress(`candles over HTTP: cache hit ${ms(reads.hitHttp)}; database fallback ${ms(reads.fallbackHttp)}`);
+    progress(`candles: ${reads.candles} candles per answer; sources as expected: ${reads.sourcesRight}; HTTP and in-process answers agree: ${reads.httpMatches}`);
+
     return {
       ingest_ticks_per_s: Math.round(ingest.ticksPerS),
       ingest_ticks: ingest.accepted,
@@ -133,7 +272,54 @@ async function main(): Promise<Record<string, unknown>> {
       flood_p50_ms: round(flood.latencyMs.p50),
       flood_p99_ms: round(flood.latencyMs.p99),
       redis_roundtrips_over_10ms: spikes,
-      persisted_rows: app.persister.rowsWritten,
+      persisted_rows: persistedByApp,
+      persist_rows_per_s: Math.round(backlog.rowsPerS),
+      persist_target_met: backlog.rowsPerS >= TARGETS.persistRowsPerS,
+      persist_rows: backlog.rows,
+      persist_ms: Math.round(backlog.wallMs),
+      persist_stored: backlog.stored,
+      persist_queue_left: backlog.queueLeft,
+      persist_batches: backlog.batches,
+      persist_xreadgroup_ms: b.xreadgroup,
+      persist_connect_ms: b.connect,
+      persist_begin_ms: b.begin,
+      persist_insert_ms: b.insert,
+      persist_commit_ms: b.commit,
+      persist_xack_ms: b.xack,
+      persist_trim_ms: b.trim,
+      persist_other_ms: b.other,
+      persist_parse_us_per_row: round(backlog.parseUsPerRow),
+      persist_cpu_own_pct: Math.round(backlogCpu.ownPct),
+      persist_cpu_other_pct: Math.round(backlogCpu.otherPct),
+      insert_rows_per_s: Math.round(insert.unnest.rowsPerS),
+      insert_batch_ms: round(insert.unnest.batchMs, 1),
+      insert_copy_rows_per_s: Math.round(insert.copy.rowsPerS),
+      insert_copy_batch_ms: round(insert.copy.batchMs, 1),
+      insert_no_rollup_rows_per_s: Math.round(insert.plain.rowsPerS),
+      insert_two_writers_rows_per_s: Math.round(insert.twoWriters.rowsPerS),
+      lost_ticks: ours.lost,
+      baseline_lost_ticks: seed.lost,
+      loss_sent: ours.sent,
+      baseline_loss_sent: seed.sent,
+      baseline_lost_pct: round((100 * seed.lost) / seed.sent, 1),
+      loss_duplicate_rows: ours.duplicates,
+      baseline_loss_duplicate_rows: seed.duplicates,
+      loss_rate_per_s: Math.round(ours.sentRatePerS),
+      baseline_loss_rate_per_s: Math.round(seed.sentRatePerS),
+      loss_drain_ms: Math.round(ours.drainMs),
+      candle_load_rows: load.rows,
+      candle_load_ms: Math.round(load.wallMs),
+      candle_load_rows_per_s: Math.round(load.rowsPerS),
+      candle_load_connections: settings.candleLoadConnections,
+      cache_hit_p50_ms: round(reads.hit.p50),
+      cache_hit_p99_ms: round(reads.hit.p99),
+      db_fallback_p50_ms: round(reads.fallback.p50),
+      db_fallback_p99_ms: round(reads.fallback.p99),
+      cache_hit_http_p50_ms: round(reads.hitHttp.p50),
+      cache_hit_http_p99_ms: round(reads.hitHttp.p99),
+      db_fallback_http_p50_ms: round(reads.fallbackHttp.p50),
+      db_fallback_http_p99_ms: round(reads.fallbackHttp.p99),
+      candle_reads_right: reads.sourcesRight && reads.httpMatches,
       gc_between_phases: gcBetweenPhases,
       cpu_other_before_pct: Math.round(before.otherPct),
       cpu_ingest_own_pct: Math.round(ingestCpu.ownPct),
@@ -146,6 +332,7 @@ async function main(): Promise<Record<string, unknown>> {
       cpus: cpus().length,
     };
   } finally {
+    if (persister) await persister.close();
     if (app) await app.close();
     const deleted = await deleteKeys(env.redisUrl, env.prefix).catch((err: Error) => {
       progress(`could not delete keys under ${env.prefix}: ${err.message}`);

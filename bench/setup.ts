@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import { QuflxApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
@@ -62,6 +62,11 @@ async function adminQuery(url: string, sql: string): Promise<void> {
   }
 }
 
+/** QuFLX's log for the run: stderr, level BENCH_LOG_LEVEL (default error), so stdout stays the report. */
+export function benchLogger(level = process.env.BENCH_LOG_LEVEL ?? 'error'): Logger {
+  return pino({ level, base: { app: 'quflx' } }, pino.destination(2));
+}
+
 /**
  * Starts QuFLX as `npm start` would, but with no feed, an ephemeral port, the run's key prefix,
  * schema (`databaseUrl`) and persist consumer. Its log goes to stderr (level BENCH_LOG_LEVEL,
@@ -76,8 +81,7 @@ export async function startBenchApp(env: BenchEnv, databaseUrl: string): Promise
     FEED: 'none',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
   });
-  const log = pino({ level: config.logLevel, base: { app: 'quflx' } }, pino.destination(2));
-  return QuflxApp.start(config, log, { keyPrefix: env.prefix, persistConsumer: env.consumer });
+  return QuflxApp.start(config, benchLogger(config.logLevel), { keyPrefix: env.prefix, persistConsumer: env.consumer });
 }
 
 /** Deletes every key under `prefix` (SCAN MATCH + DEL); returns how many were deleted. */
