@@ -200,7 +200,7 @@ export function streamTicks(client: pg.ClientBase, pair: string, from: number | 
   const query = new QueryStream(
     `SELECT pair, price, "timestamp", feed_id FROM historical_ticks
      WHERE pair = $1 AND ($2::int8 IS NULL OR "timestamp" >= $2) AND ($3::int8 IS NULL OR "timestamp" <= $3)
-     ORDER BY "timestamp", id`,
+     ORDER BY "timestamp", tick_key COLLATE "C"`,
     [pair, from, to],
     { batchSize: 5000 },
   );

@@ -35,7 +35,7 @@ test('the schema keeps the contract columns, the identity key, the time index an
     { column_name: 'timestamp', data_type: 'bigint' },
   ]);
   const indexes = (await db.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'historical_ticks' ORDER BY 1`, [db.schema])).rows.map((r) => r.indexname);
-  expect(indexes).toEqual(['historical_ticks_identity', 'historical_ticks_pair_time', 'historical_ticks_pkey']);
+  expect(indexes).toEqual(['historical_ticks_identity', 'historical_ticks_pair_time']);
   const rls = (await db.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass`, [`${db.schema}.historical_ticks`])).rows[0];
   expect(rls).toEqual({ relrowsecurity: true });
   // A second insert of the same identity is a no-op.
