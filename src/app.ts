@@ -13,6 +13,7 @@ import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
+import { registerWebRoutes } from './http/routes/web.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -130,6 +131,7 @@ export class QuflxApp {
       registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
       registerIndicatorRoutes(http, { candles });
       registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
+      registerWebRoutes(http);
       const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,
         candleCacheSize: config.candleCacheSize,

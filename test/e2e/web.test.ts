@@ -1,0 +1,289 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureWebBuilt, openBrowser, type Browser } from '../helpers/browser.js';
+import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { getJson, postTicks, startTestApp, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
+
+/**
+ * The browser app end to end: the real QuFLX (simulator on) serving the built page to Debian's
+ * Chromium. The page is read through `window.__QUFLX__` (the charts' series data) and the DOM.
+ */
+
+/** Five pairs at 3000 ticks a minute each: the load the page must draw at 60 fps. */
+const PAIRS = ['AUD/CAD_otc', 'EUR/JPY_otc', 'EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc'];
+const ENV = { FEED: 'simulated', ASSETS: PAIRS.join(','), TICKS_PER_MINUTE: '3000' };
+
+interface Bar {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** The page's globals as the test reads them (this file is compiled without the DOM lib). */
+interface PageGlobals {
+  __QUFLX__: {
+    charts: Map<
+      string,
+      {
+        bars(): Bar[];
+        seriesData(): { time: number; close: number }[];
+        indicatorValues(id: string): { time: number; value: unknown }[];
+        live: boolean;
+        chart: { panes(): unknown[]; timeScale(): { scrollToPosition(position: number, animated: boolean): void } };
+      }
+    >;
+    client: { stats(pair: string): { seq: number | null }; latencyP50(): number | null };
+  };
+  document: { querySelector(selector: string): { dataset: Record<string, string> } | null };
+}
+
+let db: TestSchema;
+let prefix: string;
+let app: TestApp | null = null;
+let port: number;
+let browser: Browser;
+let page: Page;
+
+/** Two hours of past ticks per pair (one per 10 s), so indicators have history to start from. */
+async function seedHistory(url: string): Promise<void> {
+  const assets: { pair: string; price: number }[] = await waitFor(async () => {
+    const a = await getJson(`${url}/api/assets`);
+    return a.length >= PAIRS.length ? a : null;
+  }, 10_000, 'first ticks of every pair');
+  const end = Date.now() - 30_000;
+  for (const { pair, price } of assets) {
+    const digits = pair.includes('JPY') ? 3 : 5;
+    const ticks = [];
+    let p = price;
+    for (let i = 0; i < 720; i++) {
+      ticks.push({ pair, price: Number(p.toFixed(digits)), timestamp: end - i * 10_000 });
+      p *= 1 + Math.sin(i / 40) * 0.0003 + (((i * 7919) % 13) - 6) * 0.00003;
+    }
+    const res = await postTicks(url, ticks);
+    expect(res.status).toBe(202);
+  }
+}
+
+async function start(): Promise<TestApp> {
+  const env = { ...ENV, PORT: String(port ?? 0) };
+  const t = await startTestApp(env, { prefix, db, keepKeys: true });
+  port = Number(new URL(t.url).port);
+  return t;
+}
+
+/** What the main chart shows, read in the page. */
+async function mainChart(): Promise<{ pair: string; timeframe: string; bars: Bar[]; series: { time: number; close: number }[]; live: boolean }> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    const c = g.__QUFLX__.charts.get('main')!;
+    const el = g.document.querySelector('[data-chart="main"]')!;
+    return {
+      pair: el.dataset.pair!,
+      timeframe: el.dataset.timeframe!,
+      bars: c.bars().map((b) => ({ ...b })),
+      series: (c.seriesData() as { time: number; close: number }[]).map((d) => ({ time: d.time, close: d.close })),
+      live: c.live,
+    };
+  });
+}
+
+function expectStrictlyIncreasing(times: number[]): void {
+  for (let i = 1; i < times.length; i++) {
+    if (times[i]! <= times[i - 1]!) throw new Error(`bar times not strictly increasing at ${i}: ${times[i - 1]} then ${times[i]}`);
+  }
+}
+
+beforeAll(async () => {
+  await ensureWebBuilt();
+  db = await createTestSchema();
+  prefix = uniquePrefix();
+  app = await start();
+  await seedHistory(app.url);
+  browser = await openBrowser();
+  page = browser.page;
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  // The last app kept its keys (restarts share them): remove them now.
+  const { deleteKeys, TEST_REDIS_URL } = await import('../helpers/test-app.js');
+  await deleteKeys(TEST_REDIS_URL, prefix);
+  await db?.drop();
+});
+
+describe('the trading terminal in a browser', () => {
+  test('the page loads and the first chart is drawn quickly', async () => {
+    const res = await page.goto(app!.url, { waitUntil: 'commit' });
+    expect(res?.status(), 'GET / must serve the app: is registerWebRoutes wired in src/app.ts?').toBe(200);
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).__QUFLX__?.charts.get('main')?.seriesData().length ?? 0) > 0, null, { timeout: 10_000, polling: 'raf' });
+    // Navigation start to the first candles drawn.
+    const firstChartMs = await page.evaluate(() => performance.now());
+    console.log(`first chart drawn ${Math.round(firstChartMs)} ms after navigation`);
+    // The goal is 1 s (a cold browser on a busy two-core box measures 0.6 to 0.95 s); the bound leaves CI some room.
+    expect(firstChartMs).toBeLessThan(Number(process.env.FIRST_CHART_BUDGET_MS ?? 1500));
+    await expect.poll(() => page.locator('.pair-row').count()).toBe(PAIRS.length);
+    await expect.poll(() => page.locator('.status-bar [data-connection]').getAttribute('data-connection')).toBe('live');
+    await page.screenshot({ path: '/tmp/quflx-e2e-loaded.png' });
+  });
+
+  test('the chart moves with live ticks', async () => {
+    // The history (HTTP) may have drawn the first bars before the live snapshot came in.
+    await waitFor(async () => (await mainChart()).live, 5000, 'the live snapshot');
+    const before = await mainChart();
+    const last = before.bars[before.bars.length - 1]!;
+    const shot1 = await page.locator('[data-chart="main"]').screenshot();
+    // 50 ticks a second: within a second the forming bar has more ticks, or a new bar began.
+    await waitFor(async () => {
+      const now = await mainChart();
+      const l = now.bars[now.bars.length - 1]!;
+      return l.time > last.time || l.volume > last.volume;
+    }, 5000, 'the last bar to move');
+    const after = await mainChart();
+    expectStrictlyIncreasing(after.series.map((d) => d.time));
+    expect(after.series.length).toBe(after.bars.length);
+    const shot2 = await page.locator('[data-chart="main"]').screenshot();
+    expect(Buffer.compare(shot1, shot2)).not.toBe(0);
+    // The status bar measures tick-to-screen latency.
+    await expect.poll(() => page.locator('[data-latency]').getAttribute('data-latency'), { timeout: 7000 }).toMatch(/^\d/);
+  });
+
+  test('switching pair and timeframe', async () => {
+    await page.locator('.pair-row[data-pair="USD/JPY_otc"]').click();
+    await waitFor(async () => {
+      const c = await mainChart();
+      // USD/JPY trades near 150, the others near 1: the bars really are the new pair's.
+      return c.pair === 'USD/JPY_otc' && c.live && c.bars.length > 0 && c.bars[c.bars.length - 1]!.close > 50;
+    }, 10_000, 'USD/JPY on the chart');
+    await expect.poll(() => page.locator('[data-selected-pair]').getAttribute('data-selected-pair')).toBe('USD/JPY_otc');
+
+    await page.locator('button[data-timeframe="5S"]').click();
+    await waitFor(async () => {
+      const c = await mainChart();
+      return c.timeframe === '5S' && c.live && c.bars.length > 10;
+    }, 10_000, 'the 5S chart');
+    const c = await mainChart();
+    expect(c.bars.every((b) => b.time % 5 === 0)).toBe(true);
+    expectStrictlyIncreasing(c.series.map((d) => d.time));
+    // The 5S bars are the server's: compare with GET /api/candles (all but the forming bar).
+    const server = await getJson(`${app!.url}/api/candles?pair=USD/JPY_otc&timeframe=5S&limit=50`);
+    const byTime = new Map(c.bars.map((b) => [b.time, b]));
+    for (const s of server.candles.slice(-30, -2) as Bar[]) expect(byTime.get(s.time), `bar ${s.time}`).toEqual(s);
+
+    await page.locator('button[data-timeframe="1M"]').click();
+    await waitFor(async () => {
+      const m = await mainChart();
+      return m.timeframe === '1M' && m.live && m.bars.length > 60 && m.bars.every((b) => b.time % 60 === 0);
+    }, 10_000, 'the 1M chart');
+  });
+
+  test('an indicator pane appears from the menu and shows values', async () => {
+    const panesBefore = await page.evaluate(() => (globalThis as unknown as PageGlobals).__QUFLX__.charts.get('main')!.chart.panes().length);
+    await page.locator('[data-menu="indicators"]').click();
+    await page.locator('[data-indicator="macd"] input').check();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as PageGlobals).__QUFLX__.charts.get('main')!.chart.panes().length)).toBe(panesBefore + 1);
+    // Values from the subscribe snapshot and the live candle events.
+    await waitFor(
+      () =>
+        page.evaluate(() => {
+          const values = (globalThis as unknown as PageGlobals).__QUFLX__.charts.get('main')!.indicatorValues('macd');
+          const withValue = values.filter((v) => v.value !== null && typeof v.value === 'object' && Number.isFinite((v.value as Record<string, number>).macd));
+          return withValue.length > 20;
+        }),
+      10_000,
+      'MACD values',
+    );
+    const legend = await page.locator('.legend-row[data-indicator="macd"]').textContent();
+    expect(legend).toMatch(/MACD.*-?\d+\.\d+/);
+    await page.screenshot({ path: '/tmp/quflx-e2e-macd.png' });
+  });
+
+  test('scrolling back loads older bars, joined without a doubled bar', async () => {
+    await page.locator('button[data-timeframe="5S"]').click();
+    await waitFor(async () => {
+      const c = await mainChart();
+      return c.timeframe === '5S' && c.live && c.bars.length > 10;
+    }, 10_000, 'the 5S chart');
+    const before = await mainChart();
+    expect(before.bars.length).toBeLessThanOrEqual(210); // the first page: the cache's 200 (+ live ones)
+    await page.evaluate((n) => (globalThis as unknown as PageGlobals).__QUFLX__.charts.get('main')!.chart.timeScale().scrollToPosition(-n + 30, false), before.bars.length);
+    await waitFor(async () => (await mainChart()).bars.length > before.bars.length + 100, 10_000, 'older bars');
+    const after = await mainChart();
+    expectStrictlyIncreasing(after.series.map((d) => d.time));
+    expect(after.series.length).toBe(after.bars.length);
+    const server = (await getJson(`${app!.url}/api/candles?pair=USD/JPY_otc&timeframe=5S&limit=${after.bars.length + 20}`)).candles as Bar[];
+    const oldest = after.bars[0]!.time;
+    const older = server.filter((b) => b.time >= oldest && b.time < before.bars[0]!.time);
+    expect(after.bars.slice(0, older.length)).toEqual(older);
+    await page.evaluate(() => (globalThis as unknown as PageGlobals).__QUFLX__.charts.get('main')!.chart.timeScale().scrollToPosition(0, false));
+  });
+
+  test('draws at 60 fps while five pairs stream 3000 ticks a minute each', async () => {
+    const figures = await page.evaluate(async () => {
+      const g = globalThis as unknown as { requestAnimationFrame(cb: (t: number) => void): number; __QUFLX__: PageGlobals['__QUFLX__'] };
+      const gaps: number[] = [];
+      let last = performance.now();
+      const start = last;
+      await new Promise<void>((resolve) => {
+        const step = (t: number) => {
+          gaps.push(t - last);
+          last = t;
+          if (t - start < 3000) g.requestAnimationFrame(step);
+          else resolve();
+        };
+        g.requestAnimationFrame(step);
+      });
+      gaps.sort((a, b) => a - b);
+      return { fps: gaps.length / ((last - start) / 1000), p95FrameMs: gaps[Math.floor(gaps.length * 0.95)]!, latencyP50: g.__QUFLX__.client.latencyP50() };
+    });
+    console.log(`frame rate ${figures.fps.toFixed(1)} fps, 95th percentile frame ${figures.p95FrameMs.toFixed(1)} ms, tick-to-screen p50 ${figures.latencyP50} ms`);
+    // A shared two-core CI box drops the odd frame; a page that cannot keep up drops most.
+    expect(figures.fps).toBeGreaterThan(Number(process.env.MIN_FPS ?? 45));
+  });
+
+  test('after the server restarts, the chart resumes without a gap or a doubled bar', async () => {
+    await waitFor(async () => {
+      const c = await mainChart();
+      return c.timeframe === '5S' && c.live && c.bars.length > 10;
+    }, 10_000, 'the 5S chart');
+    const seqBefore = await page.evaluate(() => (globalThis as unknown as PageGlobals).__QUFLX__.client.stats('USD/JPY_otc').seq ?? 0);
+    const restartAt = Date.now();
+    await app!.close();
+    app = null;
+    await expect.poll(() => page.locator('.status-bar [data-connection]').getAttribute('data-connection'), { timeout: 10_000 }).not.toBe('live');
+    await page.screenshot({ path: '/tmp/quflx-e2e-disconnected.png' });
+    await new Promise((r) => setTimeout(r, 1500));
+    app = await start();
+    await expect.poll(() => page.locator('.status-bar [data-connection]').getAttribute('data-connection'), { timeout: 15_000 }).toBe('live');
+    const resumedAt = Date.now();
+    // New ticks after the restart reach the chart.
+    await waitFor(() => page.evaluate((s) => ((globalThis as unknown as PageGlobals).__QUFLX__.client.stats('USD/JPY_otc').seq ?? 0) > s + 50, seqBefore), 10_000, 'ticks after the restart');
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const c = await mainChart();
+    const server = (await getJson(`${app.url}/api/candles?pair=USD/JPY_otc&timeframe=5S&limit=200`)).candles as Bar[];
+    expectStrictlyIncreasing(c.series.map((d) => d.time));
+    expect(c.series.length).toBe(c.bars.length);
+    // Every bar the server has since before the restart is on the chart, identical (the forming
+    // bar aside), and the chart has no bar the server does not.
+    const from = Math.floor((restartAt - 30_000) / 5000) * 5;
+    const serverBars = server.filter((b) => b.time >= from);
+    const clientBars = c.bars.filter((b) => b.time >= from);
+    const last = serverBars[serverBars.length - 1]!.time;
+    expect(clientBars.map((b) => b.time).filter((t) => t < last)).toEqual(serverBars.map((b) => b.time).filter((t) => t < last));
+    const byTime = new Map(clientBars.map((b) => [b.time, b]));
+    for (const s of serverBars.slice(0, -1)) expect(byTime.get(s.time), `bar ${s.time}`).toEqual(s);
+    console.log(`resumed ${resumedAt - restartAt} ms after the server stopped`);
+    await page.screenshot({ path: '/tmp/quflx-e2e-resumed.png' });
+  });
+
+  test('no console errors or warnings', () => {
+    // While the server is down the browser itself reports the refused connections: not the app's.
+    const problems = browser.problems.filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(p.text));
+    expect(problems.map((p) => p.text)).toEqual([]);
+  });
+});

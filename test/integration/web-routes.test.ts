@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createHttpServer } from '../../src/http/http-server.js';
+import { registerWebRoutes } from '../../src/http/routes/web.js';
+import { createLogger } from '../../src/observability/logger.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A built app in a temp folder: index.html and one hashed asset. */
+function fakeDist(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'quflx-dist-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>QuFLX</title><div id="root"></div>');
+  writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+  writeFileSync(join(dir, 'favicon.svg'), '<svg/>');
+  return dir;
+}
+
+async function server(distDir: string) {
+  const app = createHttpServer(createLogger('silent'));
+  app.get('/api/assets', async () => []);
+  app.get('/health', async () => ({ status: 'ok' }));
+  registerWebRoutes(app, distDir);
+  await app.ready();
+  return app;
+}
+
+describe('the browser app at /', () => {
+  test('index.html at / and for client-side paths; hashed assets cached for good', async () => {
+    const app = await server(fakeDist());
+    const root = await app.inject('/');
+    expect(root.statusCode).toBe(200);
+    expect(root.headers['content-type']).toMatch(/^text\/html/);
+    expect(root.headers['cache-control']).toBe('no-cache');
+    expect(root.body).toContain('<div id="root">');
+    const deep = await app.inject('/charts/EURUSD?tf=1M');
+    expect(deep.statusCode).toBe(200);
+    expect(deep.body).toBe(root.body);
+    const asset = await app.inject('/assets/index-abc123.js');
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['content-type']).toMatch(/javascript/);
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect((await app.inject('/favicon.svg')).statusCode).toBe(200);
+    await app.close();
+  });
+
+  test('the API keeps its JSON answers and 404s; no file outside the build is served', async () => {
+    const app = await server(fakeDist());
+    expect((await app.inject('/api/assets')).json()).toEqual([]);
+    expect((await app.inject('/health')).json()).toEqual({ status: 'ok' });
+    const missing = await app.inject('/api/nothing');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: 'No route GET /api/nothing' });
+    expect((await app.inject('/assets/missing-123.js')).statusCode).toBe(404);
+    expect((await app.inject('/assets/..%2f..%2fpackage.json')).statusCode).toBe(404);
+    expect((await app.inject('/..%2f..%2fpackage.json')).statusCode).toBe(404);
+    expect((await app.inject('/%2e%2e/%2e%2e/package.json')).statusCode).toBe(404);
+    expect((await app.inject('/..%2f..%2f..%2f..%2fetc/passwd')).body).not.toContain('root:'); // at most the app's page
+    expect((await app.inject({ method: 'POST', url: '/' })).statusCode).toBe(404);
+    await app.close();
+  });
+
+  test('without a build: a 503 page that says how to make one', async () => {
+    const app = await server(join(tmpdir(), 'quflx-no-such-dist'));
+    const res = await app.inject('/');
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.body).toContain('npm run build:web');
+    expect((await app.inject('/api/assets')).statusCode).toBe(200);
+    await app.close();
+  });
+});

@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, test, vi } from 'vitest';
+import { indicatorChoice, type IndicatorChoice } from '../lib/indicators.js';
+import type { StreamItem } from '../lib/stream-client.js';
+import type { Candle, SeqTick, SubscribeOk } from '../lib/types.js';
+import * as lwc from '../test/fake-lightweight-charts.js';
+import { ChartController } from './chart-controller.js';
+
+vi.mock('lightweight-charts', () => import('../test/fake-lightweight-charts.js'));
+
+const choices = (...ids: string[]) => ids.map((id) => indicatorChoice(id)!) as IndicatorChoice[];
+const bar = (time: number, close: number, volume = 1): Candle => ({ time, open: close, high: close, low: close, close, volume });
+let seq = 0;
+const tick = (ms: number, price: number): SeqTick => ({ pair: 'EUR/USD_otc', price, timestamp: ms as SeqTick['timestamp'], seq: ++seq });
+const snapshot = (candles: Candle[], indicators?: SubscribeOk['indicators']): StreamItem => ({
+  kind: 'snapshot',
+  resync: false,
+  ack: { ok: true, pair: 'EUR/USD_otc', ticks: [], candles, seq: 0, timeframe: '1M', ...(indicators ? { indicators } : {}) },
+});
+
+function setup(ids: string[] = []) {
+  const host = document.createElement('div');
+  const legend = document.createElement('div');
+  document.body.append(host, legend);
+  const painted: SeqTick[] = [];
+  const client = { notePainted: (t: readonly SeqTick[]) => painted.push(...t) };
+  const c = new ChartController(host, legend, client as never);
+  c.setContext('EUR/USD_otc', '1M', choices(...ids));
+  const chart = lwc.charts[lwc.charts.length - 1]!;
+  const [candles, volume] = chart.series as [lwc.FakeSeries, lwc.FakeSeries];
+  return { c, chart, candles, volume, legend, painted };
+}
+
+beforeEach(() => {
+  lwc.charts.length = 0;
+});
+
+describe('ChartController', () => {
+  test('a frame of many ticks is one update of the bar they touch', () => {
+    const { c, candles, volume, painted } = setup();
+    c.onFrame([snapshot([bar(60, 1.1), bar(120, 1.2)])]);
+    expect(candles.data.map((d) => d.time)).toEqual([60, 120]);
+    const updatesBefore = candles.updateCalls;
+    c.onFrame([{ kind: 'ticks', ticks: [tick(121_000, 1.25), tick(122_000, 1.15), tick(123_000, 1.22)] }]);
+    expect(candles.updateCalls - updatesBefore).toBe(1);
+    expect(candles.data[1]).toEqual({ time: 120, open: 1.2, high: 1.25, low: 1.15, close: 1.22 });
+    expect(volume.data[1]).toMatchObject({ time: 120, value: 4 });
+    expect(painted).toHaveLength(3);
+  });
+
+  test('the server candle corrects the bar; a new bucket appends', () => {
+    const { c, candles } = setup();
+    c.onFrame([snapshot([bar(60, 1.1)])]);
+    c.onFrame([
+      { kind: 'ticks', ticks: [tick(61_000, 1.3), tick(125_000, 1.4)] },
+      { kind: 'candle', event: { pair: 'EUR/USD_otc', timeframe: '1M', candle: { time: 60, open: 1.1, high: 1.3, low: 1.0, close: 1.29, volume: 5 } } },
+    ]);
+    expect(candles.data).toEqual([
+      { time: 60, open: 1.1, high: 1.3, low: 1.0, close: 1.29 },
+      { time: 120, open: 1.4, high: 1.4, low: 1.4, close: 1.4 },
+    ]);
+  });
+
+  test('ticks before the snapshot and other timeframes are ignored', () => {
+    const { c, candles } = setup();
+    c.onFrame([{ kind: 'ticks', ticks: [tick(61_000, 9)] }]);
+    c.onFrame([{ ...snapshot([bar(60, 1)]), ack: { ...(snapshot([bar(60, 1)]) as { ack: SubscribeOk }).ack, timeframe: '5M' } } as StreamItem]);
+    expect(candles.data).toEqual([]);
+    expect(c.live).toBe(false);
+  });
+
+  test('indicators: overlay on the price pane, oscillators in panes of their own, values from snapshot and events', async () => {
+    const { c, chart, legend } = setup(['ema20', 'rsi14', 'macd']);
+    const byPane = chart.series.map((s) => s.paneIndex);
+    expect(byPane).toEqual([0, 0, 0, 1, 2, 2, 2]); // candles, volume, EMA | RSI | MACD x3
+    c.onFrame([
+      snapshot([bar(60, 1.1), bar(120, 1.2)], {
+        'ema(period=20)': [{ time: 120, value: 1.15 }],
+        'rsi(period=14)': [{ time: 120, value: 55.5 }],
+        'macd(fast=12,signal=9,slow=26)': [{ time: 120, value: { macd: 0.001, signal: 0.0005, histogram: 0.0005 } }],
+      }),
+    ]);
+    c.onFrame([
+      {
+        kind: 'candle',
+        event: { pair: 'EUR/USD_otc', timeframe: '1M', candle: bar(180, 1.3), indicators: { 'ema(period=20)': 1.2, 'rsi(period=14)': 61.25, 'macd(fast=12,signal=9,slow=26)': null } },
+      },
+    ]);
+    const rsi = chart.series[3]!;
+    expect(rsi.data).toEqual([
+      { time: 120, value: 55.5 },
+      { time: 180, value: 61.25 },
+    ]);
+    expect(rsi.priceLines).toHaveLength(2); // 30 and 70
+    expect(chart.series[4]!.data[1]).toEqual({ time: 180 }); // no MACD value yet: whitespace
+    await new Promise((r) => setTimeout(r, 150)); // the legend follows at most ten times a second
+    expect(legend.textContent).toContain('RSI 14');
+    expect(legend.textContent).toContain('61.25');
+    expect(legend.textContent).toMatch(/C\s*1\.30000/);
+  });
+
+  test('switching pair or timeframe starts the data over', () => {
+    const { c, candles } = setup();
+    c.onFrame([snapshot([bar(60, 1.1)])]);
+    c.setContext('EUR/USD_otc', '5M', []);
+    expect(candles.data).toEqual([]);
+    expect(c.live).toBe(false);
+    expect(c.demand).toEqual({ timeframe: '5M', indicators: [] });
+  });
+});

@@ -1,0 +1,493 @@
+import {
+  CandlestickSeries,
+  createChart,
+  createTextWatermark,
+  HistogramSeries,
+  LineSeries,
+  LineStyle,
+  TickMarkType,
+  type CandlestickData,
+  type HistogramData,
+  type IChartApi,
+  type ISeriesApi,
+  type ITextWatermarkPluginApi,
+  type LineData,
+  type LogicalRange,
+  type MouseEventParams,
+  type SeriesType,
+  type Time,
+  type UTCTimestamp,
+  type WhitespaceData,
+} from 'lightweight-charts';
+import { CandleModel } from '../lib/candle-model.js';
+import { formatPrice, formatVolume, pricePrecision } from '../lib/format.js';
+import { indicatorKey, indicatorRequest, lineValue, type IndicatorChoice } from '../lib/indicators.js';
+import type { Demand, StreamClient, StreamItem, Watcher } from '../lib/stream-client.js';
+import { Throttle } from '../lib/throttle.js';
+import { TimeSeries } from '../lib/time-series.js';
+import { timeframeSeconds, type Timeframe } from '../lib/timeframes.js';
+import type { Candle, IndicatorValue, SeqTick } from '../lib/types.js';
+import { chartOptions, COLORS, formatTime } from './theme.js';
+
+interface IndicatorPoint {
+  time: number;
+  value: IndicatorValue | null;
+}
+
+interface IndicatorTrack {
+  choice: IndicatorChoice;
+  key: string;
+  data: TimeSeries<IndicatorPoint>;
+  series: ISeriesApi<SeriesType>[];
+  paneIndex: number;
+}
+
+export interface ChartStatus {
+  /** Bars on the chart. */
+  bars: number;
+  /** The live snapshot is in. */
+  live: boolean;
+  /** The server refused the subscription. */
+  error: string | null;
+}
+
+const t = (s: number) => s as UTCTimestamp;
+let firstDrawMarked = false;
+const LEGEND_INTERVAL_MS = 100;
+
+/**
+ * One Lightweight Charts chart (v5) and its data: candles, tick-count volume, overlay indicators on
+ * the price pane, oscillators in panes of their own, and a legend drawn straight into the DOM.
+ * It is a stream Watcher: live items arrive once per animation frame and go to `series.update()`;
+ * only what changed is drawn. React never sees the data, only `ChartStatus` changes.
+ */
+export class ChartController implements Watcher {
+  readonly chart: IChartApi;
+  demand: Demand | null = null;
+  private readonly candles: ISeriesApi<'Candlestick'>;
+  private readonly volume: ISeriesApi<'Histogram'>;
+  private model: CandleModel;
+  private tracks: IndicatorTrack[] = [];
+  private pair = '';
+  private tf: Timeframe = '1M';
+  private precision = 5;
+  /** The price format follows the first price seen (a pair's name alone does not tell). */
+  private precisionFromData = false;
+  private hasSnapshot = false;
+  private hovering: number | null = null;
+  private status: ChartStatus = { bars: 0, live: false, error: null };
+  private watermark: ITextWatermarkPluginApi<Time> | null = null;
+  private legendRows: HTMLElement[] = [];
+  private legendHtml: string[] = [];
+  private readonly legendThrottle = new Throttle(LEGEND_INTERVAL_MS, () => this.refreshLegend());
+  private destroyed = false;
+  private scrolledToEnd = false;
+  /** Asked for when the user scrolls near the oldest bar. */
+  onNeedOlder: (() => void) | null = null;
+  onStatus: ((status: ChartStatus) => void) | null = null;
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly legend: HTMLElement | null,
+    private readonly client: StreamClient | null,
+    private readonly compact = false,
+    attribution = !compact,
+  ) {
+    this.chart = createChart(container, chartOptions(compact, attribution));
+    this.chart.applyOptions({ timeScale: { tickMarkFormatter: tickMark } });
+    this.candles = this.chart.addSeries(CandlestickSeries, {
+      upColor: COLORS.up,
+      downColor: COLORS.down,
+      borderVisible: false,
+      wickUpColor: COLORS.up,
+      wickDownColor: COLORS.down,
+      priceLineColor: '#5d6b7e',
+    });
+    this.volume = this.chart.addSeries(
+      HistogramSeries,
+      { priceFormat: { type: 'volume' }, priceScaleId: 'volume', lastValueVisible: false, priceLineVisible: false, title: '' },
+      0,
+    );
+    this.chart.priceScale('volume', 0).applyOptions({ scaleMargins: { top: 0.82, bottom: 0 }, visible: false });
+    this.model = new CandleModel(60);
+    this.chart.subscribeCrosshairMove(this.onCrosshair);
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange(this.onRange);
+  }
+
+  /** Shows another pair or timeframe: the data starts over. Indicators are set with setIndicators. */
+  setContext(pair: string, tf: Timeframe, indicators: readonly IndicatorChoice[]): void {
+    const changed = pair !== this.pair || tf !== this.tf;
+    if (changed) {
+      this.pair = pair;
+      this.tf = tf;
+      this.precision = pricePrecision(pair);
+      this.precisionFromData = false;
+      this.model = new CandleModel(timeframeSeconds(tf));
+      this.hasSnapshot = false;
+      this.scrolledToEnd = false;
+      this.hovering = null;
+      this.applyPrecision();
+      this.candles.setData([]);
+      this.volume.setData([]);
+      this.chart.applyOptions({ timeScale: { secondsVisible: tf.endsWith('S') } });
+      this.setWatermark(pair, tf);
+      this.setStatus({ bars: 0, live: false, error: null });
+    }
+    this.setIndicators(indicators, changed);
+  }
+
+  /** The indicators shown; their series are rebuilt when the list changes. */
+  setIndicators(choices: readonly IndicatorChoice[], force = false): void {
+    const ids = choices.map((c) => c.id).join(',');
+    const before = this.tracks.map((tr) => tr.choice.id).join(',');
+    this.demand = { timeframe: this.tf, indicators: choices.map(indicatorRequest) };
+    if (ids === before && !force) return;
+    for (const tr of this.tracks) for (const s of tr.series) this.chart.removeSeries(s);
+    const kept = new Map(this.tracks.map((tr) => [tr.choice.id, tr.data]));
+    this.tracks = [];
+    let pane = 0;
+    for (const choice of choices) {
+      const paneIndex = choice.placement === 'overlay' ? 0 : ++pane;
+      const series = choice.lines.map((line, i) => {
+        const common = {
+          priceFormat: { type: 'price' as const, precision: choice.digits ?? this.precision, minMove: 10 ** -(choice.digits ?? this.precision) },
+          lastValueVisible: choice.placement === 'pane' && i === choice.lines.length - 1,
+          priceLineVisible: false,
+          title: '',
+        };
+        if (line.kind === 'histogram') {
+          return this.chart.addSeries(HistogramSeries, { ...common, color: line.color }, paneIndex) as ISeriesApi<SeriesType>;
+        }
+        return this.chart.addSeries(
+          LineSeries,
+          { ...common, color: line.color, lineWidth: (line.width ?? 2) as 1 | 2, crosshairMarkerVisible: !this.compact, lineStyle: LineStyle.Solid },
+          paneIndex,
+        ) as ISeriesApi<SeriesType>;
+      });
+      for (const level of choice.levels ?? []) {
+        series[0]?.createPriceLine({ price: level, color: COLORS.level, lineWidth: 1, lineStyle: LineStyle.Dashed, axisLabelVisible: false, title: '' });
+      }
+      const data = (!force && kept.get(choice.id)) || new TimeSeries<IndicatorPoint>();
+      const track: IndicatorTrack = { choice, key: indicatorKey(choice), data, series, paneIndex };
+      this.tracks.push(track);
+      this.setTrackData(track);
+    }
+    const panes = this.chart.panes();
+    panes.forEach((p, i) => p.setStretchFactor(i === 0 ? (this.compact ? 3 : Math.max(2.4, 4 - pane * 0.4)) : 1));
+    this.buildLegend();
+    this.refreshLegend();
+  }
+
+  // ---- data in --------------------------------------------------------------------------------
+
+  /** History from GET /api/candles (and /api/indicators): fills what the chart lacks. */
+  mergeHistory(candles: readonly Candle[], indicators: Record<string, IndicatorPoint[]> = {}): void {
+    this.model.mergeHistory(candles);
+    for (const tr of this.tracks) {
+      const points = indicators[tr.key];
+      if (points) tr.data.merge(points, !this.model.live);
+    }
+    this.flush();
+  }
+
+  onFrame(items: readonly StreamItem[]): void {
+    let painted: SeqTick[] | null = null;
+    for (const item of items) {
+      switch (item.kind) {
+        case 'snapshot': {
+          const ack = item.ack;
+          if (ack.timeframe !== this.tf) break;
+          this.model.applySnapshot(ack.candles);
+          for (const tr of this.tracks) {
+            const points = ack.indicators?.[tr.key];
+            if (points) tr.data.replaceFrom(points);
+          }
+          this.hasSnapshot = true;
+          this.status.error = null;
+          break;
+        }
+        case 'ticks':
+          if (!this.hasSnapshot) break;
+          for (const tick of item.ticks) this.model.applyTick(tick);
+          (painted ??= []).push(...item.ticks);
+          break;
+        case 'candle': {
+          const ev = item.event;
+          if (!this.hasSnapshot || ev.timeframe !== this.tf) break;
+          this.model.applyCandle(ev.candle);
+          if (ev.indicators) {
+            for (const tr of this.tracks) {
+              const v = ev.indicators[tr.key];
+              if (v !== undefined) tr.data.set({ time: ev.candle.time, value: v });
+            }
+          }
+          break;
+        }
+        case 'error':
+          this.setStatus({ ...this.status, error: item.error });
+          break;
+      }
+    }
+    this.flush();
+    if (painted && this.client) this.client.notePainted(painted);
+  }
+
+  // ---- drawing ------------------------------------------------------------------------------
+
+  /** Applies what changed since the last flush: update() per touched bar, or one setData. */
+  private flush(): void {
+    if (this.destroyed) return;
+    if (!this.precisionFromData && this.model.series.length > 0) {
+      this.precisionFromData = true;
+      const digits = pricePrecision(this.pair, this.model.series.last()!.close);
+      if (digits !== this.precision) {
+        this.precision = digits;
+        this.applyPrecision();
+      }
+    }
+    const changes = this.model.series.takeChanges();
+    if (changes.reset) {
+      const bars = this.model.series.all();
+      this.candles.setData(bars.map(toCandleData));
+      this.volume.setData(bars.map(toVolumeData));
+    } else if (changes.points.length > 0) {
+      const last = this.model.series.last()!.time;
+      for (const bar of changes.points) {
+        const older = bar.time < last;
+        this.candles.update(toCandleData(bar), older);
+        this.volume.update(toVolumeData(bar), older);
+      }
+    }
+    for (const tr of this.tracks) {
+      const ch = tr.data.takeChanges();
+      if (ch.reset) this.setTrackData(tr);
+      else if (ch.points.length > 0) {
+        const last = tr.data.last()!.time;
+        for (const p of ch.points) {
+          tr.choice.lines.forEach((line, i) => tr.series[i]!.update(linePoint(p, line.output, line.kind === 'histogram'), p.time < last));
+        }
+      }
+    }
+    const bars = this.model.series.length;
+    if (bars > 0 && !this.scrolledToEnd) {
+      this.scrolledToEnd = true;
+      if (!firstDrawMarked) {
+        firstDrawMarked = true;
+        performance.mark('quflx:first-bars');
+      }
+      this.chart.timeScale().scrollToRealTime();
+    }
+    if (bars !== this.status.bars || this.model.live !== this.status.live) {
+      // Only the transitions matter to React (empty <-> data, loading -> live).
+      const was = this.status;
+      const next = { bars, live: this.model.live, error: this.status.error };
+      this.status = next;
+      if ((was.bars === 0) !== (bars === 0) || was.live !== next.live) this.onStatus?.(next);
+    }
+    // The legend follows the last bar ten times a second: readable, and the page is not laid
+    // out again every frame.
+    if (this.hovering === null) this.legendThrottle.run();
+  }
+
+  private applyPrecision(): void {
+    const priceFormat = { type: 'price' as const, precision: this.precision, minMove: 10 ** -this.precision };
+    this.candles.applyOptions({ priceFormat });
+    for (const tr of this.tracks) {
+      if (tr.choice.digits !== null) continue;
+      for (const s of tr.series) s.applyOptions({ priceFormat });
+    }
+  }
+
+  private setTrackData(tr: IndicatorTrack): void {
+    const points = tr.data.all();
+    tr.choice.lines.forEach((line, i) => {
+      // A line or a histogram series: both take these points (whitespace included).
+      (tr.series[i] as ISeriesApi<'Line'>).setData(points.map((p) => linePoint(p, line.output, line.kind === 'histogram')));
+    });
+  }
+
+  private setStatus(status: ChartStatus): void {
+    this.status = status;
+    this.onStatus?.(status);
+  }
+
+  getStatus(): ChartStatus {
+    return this.status;
+  }
+
+  private setWatermark(pair: string, tf: string): void {
+    const pane = this.chart.panes()[0];
+    if (!pane) return;
+    const lines = [{ text: `${pair.replace(/_otc$/i, '')} · ${tf}`, color: COLORS.watermark, fontSize: this.compact ? 28 : 56, fontStyle: '600' }];
+    if (this.watermark) this.watermark.applyOptions({ lines });
+    else this.watermark = createTextWatermark(pane, { horzAlign: 'center', vertAlign: 'center', lines });
+  }
+
+  // ---- legend -------------------------------------------------------------------------------
+
+  private buildLegend(): void {
+    const root = this.legend;
+    if (!root) return;
+    root.replaceChildren();
+    this.legendRows = [];
+    this.legendHtml = [];
+    const main = document.createElement('div');
+    main.className = 'legend-row legend-main';
+    root.append(main);
+    this.legendRows.push(main);
+    for (const tr of this.tracks) {
+      if (this.compact && tr.choice.placement === 'pane') continue;
+      const row = document.createElement('div');
+      row.className = `legend-row legend-${tr.choice.placement}`;
+      row.dataset.indicator = tr.choice.id;
+      root.append(row);
+      this.legendRows.push(row);
+    }
+    this.placePaneLegends();
+  }
+
+  /** Puts each oscillator's legend row at the top of its pane. */
+  placePaneLegends(): void {
+    if (!this.legend) return;
+    const panes = this.chart.panes();
+    const box = this.container.getBoundingClientRect();
+    for (const row of this.legendRows) {
+      const tr = this.tracks.find((x) => x.choice.id === row.dataset.indicator);
+      if (!tr || tr.choice.placement !== 'pane') continue;
+      const el = panes[tr.paneIndex]?.getHTMLElement();
+      if (!el) continue;
+      row.style.top = `${el.getBoundingClientRect().top - box.top + 4}px`;
+    }
+  }
+
+  private onCrosshair = (param: MouseEventParams<Time>): void => {
+    this.hovering = param.time === undefined || param.point === undefined ? null : (param.time as number);
+    this.refreshLegend();
+  };
+
+  private refreshLegend(): void {
+    if (!this.legend || this.legendRows.length === 0) return;
+    const time = this.hovering ?? this.model.series.last()?.time;
+    const bar = time === undefined ? undefined : this.model.series.get(time);
+    const main = this.legendRows[0]!;
+    const p = this.precision;
+    // A grid cell names its pair in its header already.
+    const title = this.compact ? '' : `<span class="legend-title">${escapeHtml(this.pair)}</span><span class="legend-muted">${this.tf}</span>`;
+    let html: string;
+    if (!bar) {
+      html = title;
+    } else {
+      const up = bar.close >= bar.open;
+      const change = bar.open !== 0 ? ((bar.close - bar.open) / bar.open) * 100 : 0;
+      const cls = up ? 'up' : 'down';
+      html =
+        title +
+        (this.compact ? '' : `<span class="legend-muted legend-time">${formatTime(bar.time, this.tf.endsWith('S'))}</span>`) +
+        `<span>O <b class="${cls}">${formatPrice(bar.open, p)}</b></span>` +
+        `<span>H <b class="${cls}">${formatPrice(bar.high, p)}</b></span>` +
+        `<span>L <b class="${cls}">${formatPrice(bar.low, p)}</b></span>` +
+        `<span>C <b class="${cls}">${formatPrice(bar.close, p)}</b></span>` +
+        (this.compact ? '' : `<span class="${cls}">${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(3)}%</span>`) +
+        `<span>V <b>${formatVolume(bar.volume)}</b></span>`;
+    }
+    this.setRow(0, main, html);
+    for (let i = 1; i < this.legendRows.length; i++) {
+      const row = this.legendRows[i]!;
+      const tr = this.tracks.find((x) => x.choice.id === row.dataset.indicator);
+      if (!tr) continue;
+      const point = time === undefined ? undefined : tr.data.get(time);
+      const digits = tr.choice.digits ?? p;
+      const values = tr.choice.lines
+        .map((line) => `<b style="color:${line.kind === 'histogram' ? histogramColor(lineValue(point?.value, line.output), line.color) : line.color}">${formatPrice(lineValue(point?.value, line.output), digits)}</b>`)
+        .join(' ');
+      this.setRow(i, row, `<span class="legend-name">${escapeHtml(tr.choice.label)}</span>${values}`);
+    }
+  }
+
+  /** Writes a legend row only when its text changed (it is refreshed every frame). */
+  private setRow(i: number, row: HTMLElement, html: string): void {
+    if (this.legendHtml[i] === html) return;
+    this.legendHtml[i] = html;
+    row.innerHTML = html;
+  }
+
+  // ---- scrolling back -----------------------------------------------------------------------
+
+  private onRange = (range: LogicalRange | null): void => {
+    if (!range || this.model.series.length === 0) return;
+    // Within 20 bars of the oldest one: time to load more.
+    if (range.from < 20) this.onNeedOlder?.();
+  };
+
+  /** Bars loaded, oldest first (for tests and the history hook). */
+  bars(): readonly Candle[] {
+    return this.model.series.all();
+  }
+
+  /** The candle series' data as the chart holds it (for the end-to-end test). */
+  seriesData(): readonly unknown[] {
+    return this.candles.data();
+  }
+
+  indicatorValues(id: string): readonly IndicatorPoint[] {
+    return this.tracks.find((tr) => tr.choice.id === id)?.data.all() ?? [];
+  }
+
+  get live(): boolean {
+    return this.model.live;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.legendThrottle.cancel();
+    this.chart.unsubscribeCrosshairMove(this.onCrosshair);
+    this.chart.timeScale().unsubscribeVisibleLogicalRangeChange(this.onRange);
+    this.chart.remove();
+  }
+}
+
+function toCandleData(c: Candle): CandlestickData<Time> {
+  return { time: t(c.time), open: c.open, high: c.high, low: c.low, close: c.close };
+}
+
+function toVolumeData(c: Candle): HistogramData<Time> {
+  return { time: t(c.time), value: c.volume, color: c.close >= c.open ? COLORS.upVolume : COLORS.downVolume };
+}
+
+function histogramColor(v: number | null, fallback: string): string {
+  if (v === null) return fallback;
+  return v >= 0 ? COLORS.up : COLORS.down;
+}
+
+/** One line's point; whitespace where the indicator has no value yet; histograms coloured by sign. */
+function linePoint(p: IndicatorPoint, output: string | null, histogram: boolean): LineData<Time> | HistogramData<Time> | WhitespaceData<Time> {
+  const v = lineValue(p.value, output);
+  if (v === null) return { time: t(p.time) };
+  if (histogram) return { time: t(p.time), value: v, color: v >= 0 ? 'rgba(38, 166, 154, 0.6)' : 'rgba(239, 83, 80, 0.6)' };
+  return { time: t(p.time), value: v };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** Axis labels in the viewer's time zone (bars are UTC buckets). */
+function tickMark(time: Time, type: TickMarkType): string {
+  const d = new Date((time as number) * 1000);
+  switch (type) {
+    case TickMarkType.Year:
+      return String(d.getFullYear());
+    case TickMarkType.Month:
+      return MONTHS[d.getMonth()]!;
+    case TickMarkType.DayOfMonth:
+      return `${d.getDate()} ${MONTHS[d.getMonth()]}`;
+    case TickMarkType.TimeWithSeconds:
+      return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    default:
+      return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,41 @@
+import { useEffect, useState } from 'react';
+import type { ChartController, ChartStatus } from '../chart/chart-controller.js';
+import type { IndicatorChoice } from '../lib/indicators.js';
+import type { StreamClient } from '../lib/stream-client.js';
+import type { Timeframe } from '../lib/timeframes.js';
+
+/**
+ * Live data for one chart. The ticks and candle events never pass through React: the chart
+ * controller watches the pair on the stream client, which hands it what arrived once per
+ * animation frame, and the controller applies it with `series.update()`. React state here is
+ * only the chart's status (empty or not, live or not, refused), which changes rarely.
+ */
+export function useDataStream(
+  client: StreamClient | null,
+  controller: ChartController | null,
+  pair: string | null,
+  timeframe: Timeframe,
+  indicators: readonly IndicatorChoice[],
+): ChartStatus {
+  const [status, setStatus] = useState<ChartStatus>({ bars: 0, live: false, error: null });
+  const indicatorIds = indicators.map((c) => c.id).join(',');
+
+  useEffect(() => {
+    if (!controller) return;
+    controller.onStatus = (s) => setStatus({ ...s });
+    return () => {
+      controller.onStatus = null;
+    };
+  }, [controller]);
+
+  useEffect(() => {
+    if (!client || !controller || !pair) return;
+    controller.setContext(pair, timeframe, indicators);
+    setStatus({ ...controller.getStatus() });
+    return client.watch(pair, controller);
+    // indicatorIds stands for `indicators`
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, controller, pair, timeframe, indicatorIds]);
+
+  return status;
+}
