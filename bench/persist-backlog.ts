@@ -8,7 +8,8 @@ export interface BacklogWait {
 }
 
 /**
- * Waits until the persist queue (a Stream) holds fewer than `below` entries, i.e. the persister
+ * Waits until the persist queue holds fewer than `below` ticks (its count key `<queue>:ticks`; an
+ * entry holds one pair's ticks of one micro-batch), i.e. the persister
  * has written what a phase queued, so its database work does not run into the next measurement.
  * Less than one persister batch may stay: that part waits for BATCH_INTERVAL_MS by design.
  */
@@ -19,7 +20,7 @@ export async function waitForPersistBacklog(redisUrl: string, queueKey: string, 
   const t0 = performance.now();
   try {
     for (;;) {
-      const pending = await client.xLen(queueKey);
+      const pending = (await client.xLen(queueKey)) === 0 ? 0 : Number((await client.get(`${queueKey}:ticks`)) ?? 0);
       const waitedMs = performance.now() - t0;
       if (pending < below || waitedMs > timeoutMs) return { pending, waitedMs, caughtUp: pending < below };
       await new Promise((r) => setTimeout(r, 50));

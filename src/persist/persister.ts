@@ -22,17 +22,27 @@ export interface PersisterOptions {
   hooks?: { beforeCommit?: () => Promise<void>; afterCommit?: () => Promise<void> };
 }
 
+/** One tick of a queue entry: the row to store, and its JSON for rejected_ticks. */
+interface Unit {
+  row: TickRow;
+  raw: string;
+}
+
+/** A queue entry: the ticks of one pair from one ingest micro-batch (null: unreadable). */
 interface Entry {
   id: string;
   raw: string;
-  row: TickRow | null;
+  units: Unit[] | null;
 }
 
 const TRIM = new LuaScript('persist-trim.lua');
 const MAX_BLOCK_MS = 500;
-/** Ids per XACK, and entries per XREADGROUP: long single commands would stall Redis for everyone. */
+/**
+ * Ids per XACK, and entries per read. An entry holds one pair's ticks of one ingest micro-batch
+ * (usually 1 to a few hundred; up to 10,000 from one HTTP request), so reads stay small.
+ */
 const ACK_CHUNK = 500;
-const READ_CHUNK = 1000;
+const READ_CHUNK = 20;
 /** Batches written at once, each on its own connection. */
 const WRITERS = 2;
 
@@ -48,6 +58,8 @@ export class Persister {
   private readonly claimIdleMs: number;
   private readonly lagLog: ThrottledLog;
   private buffer: Entry[] = [];
+  /** Ticks in the buffer (an entry holds one or more). */
+  private buffered = 0;
   private readonly writing = new Set<Promise<void>>();
   private firstAt = 0;
   private stopping = false;
@@ -82,7 +94,7 @@ export class Persister {
       try {
         await this.ensureGroup();
         // Our own unacknowledged entries first (a previous life of this consumer), then the dead's.
-        await this.drainPending(() => this.readOwnPending());
+        await this.drainOwnPending();
         await this.claimDead();
         failures = 0;
         await this.follow();
@@ -107,14 +119,16 @@ export class Persister {
   private async follow(): Promise<void> {
     while (!this.stopping) {
       const now = Date.now();
-      const block = this.policy.waitMs(this.buffer.length, this.firstAt, now, MAX_BLOCK_MS);
-      const room = this.policy.maxBatch - this.buffer.length;
-      if (room > 0 && block > 0) {
-        const entries = await this.read('>', Math.min(room, READ_CHUNK), block);
-        if (entries.length > 0 && this.buffer.length === 0) this.firstAt = Date.now();
-        this.buffer.push(...entries);
+      const block = this.policy.waitMs(this.buffered, this.firstAt, now, MAX_BLOCK_MS);
+      if (this.buffered < this.policy.maxBatch && block > 0) {
+        const entries = await this.read('>', READ_CHUNK, block);
+        if (entries.length > 0 && this.buffered === 0) this.firstAt = Date.now();
+        for (const e of entries) {
+          this.buffer.push(e);
+          this.buffered += ticksOf(e);
+        }
       }
-      if (this.policy.due(this.buffer.length, this.firstAt, Date.now())) await this.flushBuffer();
+      if (this.policy.due(this.buffered, this.firstAt, Date.now())) await this.flushBuffer();
       if (Date.now() >= this.nextClaimAt) await this.claimDead();
       await this.watchLag();
     }
@@ -128,18 +142,27 @@ export class Persister {
       blockMs === undefined ? { COUNT: count } : { COUNT: count, BLOCK: blockMs },
     );
     const messages = (reply as { messages: { id: string; message: Record<string, string> }[] }[] | null)?.[0]?.messages ?? [];
-    return messages.map((m) => toEntry(m.id, m.message.t));
+    return messages.map((m) => toEntry(m.id, m.message?.t));
   }
 
-  private readOwnPending(): Promise<Entry[]> {
-    return this.read('0', READ_CHUNK);
-  }
-
-  private async drainPending(next: () => Promise<Entry[]>): Promise<void> {
+  /**
+   * Writes this consumer's own unacknowledged entries (a previous life's), oldest first, in
+   * batches of up to maxBatch ticks. Reading pending entries after an id walks the list once.
+   */
+  private async drainOwnPending(): Promise<void> {
+    let after = '0';
     for (;;) {
-      const entries = await next();
-      if (entries.length === 0) return;
-      await this.writeAndAck(entries);
+      const batch: Entry[] = [];
+      let ticks = 0;
+      for (;;) {
+        const entries = await this.read(after, READ_CHUNK);
+        if (entries.length > 0) after = entries.at(-1)!.id;
+        batch.push(...entries);
+        ticks += entries.reduce((n, e) => n + ticksOf(e), 0);
+        if (entries.length < READ_CHUNK || ticks >= this.policy.maxBatch) break;
+      }
+      if (batch.length === 0) return;
+      await this.writeAndAck(batch);
       if (this.stopping) return;
     }
   }
@@ -150,7 +173,7 @@ export class Persister {
     let cursor = '0-0';
     do {
       const reply = await this.redis.xAutoClaim(this.keys.persistQueue(), PERSIST_GROUP, this.options.consumer, this.claimIdleMs, cursor, {
-        COUNT: this.policy.maxBatch,
+        COUNT: READ_CHUNK,
       });
       cursor = reply.nextId;
       const entries = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null).map((m) => toEntry(m.id, m.message.t));
@@ -169,11 +192,12 @@ export class Persister {
   private async flushBuffer(): Promise<void> {
     const batch = this.buffer;
     this.buffer = [];
+    this.buffered = 0;
     while (this.writing.size >= WRITERS) await Promise.race(this.writing);
     const job: Promise<void> = this.writeAndAck(batch)
       .catch((err) => {
         // Only when stopping: the entries stay pending and are written at the next start.
-        this.log.warn({ err: (err as Error).message, ticks: batch.length }, 'persister: batch left in Redis for the next start');
+        this.log.warn({ err: (err as Error).message, entries: batch.length }, 'persister: batch left in Redis for the next start');
       })
       .finally(() => this.writing.delete(job));
     this.writing.add(job);
@@ -201,21 +225,23 @@ export class Persister {
 
   /** One transaction for the batch; when the database refuses a row, halves until it is found. */
   private async writeSplitting(entries: Entry[]): Promise<void> {
-    const unreadable = entries.filter((e) => e.row === null);
-    const rows = entries.filter((e) => e.row !== null);
-    for (const e of unreadable) await this.reject(e, 'queue entry is not a readable tick');
-    if (rows.length === 0) return;
+    for (const e of entries) if (e.units === null) await this.reject(e.raw, 'queue entry is not readable ticks');
+    await this.writeUnits(entries.flatMap((e) => e.units ?? []));
+  }
+
+  private async writeUnits(units: Unit[]): Promise<void> {
+    if (units.length === 0) return;
     try {
-      await this.writeBatch(rows.map((e) => e.row!));
+      await this.writeBatch(units.map((u) => u.row));
     } catch (err) {
       if (!isRowError(err)) throw err;
-      if (rows.length === 1) {
-        await this.reject(rows[0]!, `${(err as Error).message} (SQLSTATE ${(err as { code?: string }).code})`);
+      if (units.length === 1) {
+        await this.reject(units[0]!.raw, `${(err as Error).message} (SQLSTATE ${(err as { code?: string }).code})`);
         return;
       }
-      const mid = Math.ceil(rows.length / 2);
-      await this.writeSplitting(rows.slice(0, mid));
-      await this.writeSplitting(rows.slice(mid));
+      const mid = Math.ceil(units.length / 2);
+      await this.writeUnits(units.slice(0, mid));
+      await this.writeUnits(units.slice(mid));
     }
   }
 
@@ -242,10 +268,10 @@ export class Persister {
     this.metrics.persistBatchSeconds.observe((performance.now() - started) / 1000);
   }
 
-  private async reject(entry: Entry, reason: string): Promise<void> {
-    await insertRejected(this.pool, entry.raw, reason);
+  private async reject(raw: string, reason: string): Promise<void> {
+    await insertRejected(this.pool, raw, reason);
     this.metrics.persistRejected.inc();
-    this.log.error({ entry: entry.raw.slice(0, 200), reason }, 'persister: tick refused by the database; kept in rejected_ticks');
+    this.log.error({ entry: raw.slice(0, 200), reason }, 'persister: tick refused by the database; kept in rejected_ticks');
   }
 
   /**
@@ -261,7 +287,7 @@ export class Persister {
         const acks = [];
         for (let i = 0; i < ids.length; i += ACK_CHUNK) acks.push(this.redis.xAck(queue, PERSIST_GROUP, ids.slice(i, i + ACK_CHUNK)));
         await Promise.all(acks);
-        await TRIM.run(this.redis, [queue], [PERSIST_GROUP]);
+        await TRIM.run(this.redis, [queue, this.keys.persistQueueTicks()], [PERSIST_GROUP]);
         return;
       } catch (err) {
         // Unacknowledged entries are rewritten after a restart (a no-op), so giving up on close loses nothing.
@@ -298,13 +324,18 @@ export class Persister {
 }
 
 function toEntry(id: string, raw: string | undefined): Entry {
+  const text = raw ?? '';
   try {
-    const tick = JSON.parse(raw ?? '') as SeqTick;
-    return { id, raw: raw ?? '', row: toRow(tick) };
+    const parsed = JSON.parse(text) as SeqTick | SeqTick[];
+    const ticks = Array.isArray(parsed) ? parsed : [parsed];
+    const units = ticks.map((t) => ({ row: toRow(t), raw: ticks.length === 1 ? text : JSON.stringify(t) }));
+    return { id, raw: text, units };
   } catch {
-    return { id, raw: raw ?? '', row: null };
+    return { id, raw: text, units: null };
   }
 }
+
+const ticksOf = (e: Entry) => e.units?.length ?? 1;
 
 /** Errors about the data of a row (SQLSTATE classes 22 and 23), as opposed to the link or the server. */
 function isRowError(err: unknown): boolean {

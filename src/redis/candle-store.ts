@@ -1,10 +1,10 @@
 import { decodeCandleState, encodeCandleState, type Candle, type CandleState, type CandleTick } from '../core/candle.js';
 import { tickIdentity } from '../core/identity.js';
-import type { SeqTick } from '../core/tick.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
+import { parseQueueEntry } from './persist-queue.js';
 import { CANDLE_DELTA_CAP } from './tick-store.js';
 
 const FILL = new LuaScript('candle-lib.lua', 'candle-fill.lua');
@@ -35,7 +35,7 @@ export class CandleStore {
    * Usually read from the pair's cdelta list; during a long backlog, by scanning the queue in chunks.
    */
   async unpersisted(pair: string): Promise<FillPoint & { ticks: CandleTick[] }> {
-    const keys = [this.keys.seq(pair), this.keys.candleGeneration(pair), this.keys.persistQueue(), this.keys.candleDelta(pair)];
+    const keys = [this.keys.seq(pair), this.keys.candleGeneration(pair), this.keys.persistQueueTicks(), this.keys.candleDelta(pair)];
     const [seq, generation, covered, ...entries] = (await PENDING.run(this.redis, keys, [String(CANDLE_DELTA_CAP)])) as [
       string,
       string,
@@ -65,11 +65,8 @@ export class CandleStore {
       for (const e of chunk) {
         const raw = (e.message as { t?: string }).t;
         if (!raw || !raw.includes(marker)) continue; // cheap filter before parsing
-        try {
-          const t = JSON.parse(raw) as SeqTick;
+        for (const t of parseQueueEntry(raw)) {
           if (t.pair === pair && t.seq <= maxSeq) ticks.push({ price: t.price, timestamp: t.timestamp, key: tickIdentity(t) });
-        } catch {
-          /* unreadable entries go to rejected_ticks via the persister */
         }
       }
       if (chunk.length < 5000) return ticks;

@@ -45,9 +45,13 @@ export class RedisKeys {
   pairs(): string {
     return `${this.prefix}pairs`;
   }
-  /** Stream of accepted ticks awaiting persistence (consumer group `persister`). */
+  /** Stream of accepted ticks awaiting persistence (consumer group `persister`): one entry per pair per micro-batch. */
   persistQueue(): string {
     return `${this.prefix}queue:persist`;
+  }
+  /** Ticks in the persist queue's entries (kept by the ingest and trim scripts). */
+  persistQueueTicks(): string {
+    return `${this.prefix}queue:persist:ticks`;
   }
 }
 

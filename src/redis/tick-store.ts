@@ -93,7 +93,7 @@ export class TickStore {
       if (g) g.push(i);
       else groups.set(t.pair, [i]);
     });
-    const keys = [this.keys.persistQueue(), this.keys.pairs()];
+    const keys = [this.keys.persistQueue(), this.keys.pairs(), this.keys.persistQueueTicks()];
     const args = [...this.headerArgs, String(groups.size)];
     const order: number[] = [];
     for (const [pair, idx] of groups) {

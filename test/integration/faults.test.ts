@@ -58,7 +58,7 @@ describe('Redis killed and restarted mid-stream', () => {
     expect(seq).toBe(3000); // every offered tick accepted exactly once, outage or not
     expect(list).toEqual(range(1, seq));
     const queued = (await check.xRange(`${t.prefix}queue:persist`, '-', '+')) ?? [];
-    const queuedTicks = queued.map((e) => JSON.parse(e.message.t!) as { pair: string; seq: number });
+    const queuedTicks = queued.flatMap((e) => JSON.parse(e.message.t!) as { pair: string; seq: number }[]);
     const queuedSeqs = queuedTicks.filter((x) => x.pair === 'EUR/USD_otc').map((x) => x.seq);
     // Whatever the persister already stored has left the queue: together they hold every tick once.
     const stored = (await t.db.pool.query<{ seq: string }>(`SELECT seq FROM historical_ticks WHERE pair = 'EUR/USD_otc'`)).rows.map((r) => Number(r.seq));

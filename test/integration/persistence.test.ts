@@ -63,10 +63,12 @@ async function storedSeqs(db: TestSchema, pair: string): Promise<number[]> {
   return rows.rows.map((r) => Number(r.seq));
 }
 
+/** Entries in the persist queue, entries read but not acknowledged, and ticks in the queue. */
 async function queueState(prefix: string, client = redis) {
-  const key = new RedisKeys(prefix).persistQueue();
-  const pending = (await client.xPending(key, PERSIST_GROUP)) as { pending: number };
-  return { length: await client.xLen(key), pending: pending.pending };
+  const keys = new RedisKeys(prefix);
+  const pending = (await client.xPending(keys.persistQueue(), PERSIST_GROUP)) as { pending: number };
+  const ticks = Number((await client.get(keys.persistQueueTicks())) ?? 0);
+  return { length: await client.xLen(keys.persistQueue()), pending: pending.pending, ticks };
 }
 
 function childEnv(db: TestSchema, prefix: string, extra: Record<string, string>): Record<string, string> {
@@ -86,6 +88,7 @@ describe('persistence to historical_ticks', () => {
     const row = (await t.db.pool.query('SELECT pair, price, "timestamp", tick_key, feed_id FROM historical_ticks WHERE seq = 1 AND pair = $1', ['GBP/USD_otc'])).rows[0];
     expect(row).toEqual({ pair: 'GBP/USD_otc', price: b[0]!.price, timestamp: String(b[0]!.timestamp), tick_key: `t:${b[0]!.timestamp}:${b[0]!.price}`, feed_id: null });
     await waitFor(async () => (await queueState(t.prefix)).length === 0, 5000, 'queue emptied');
+    expect((await queueState(t.prefix)).ticks).toBe(0);
     const health = await getJson(`${t.url}/health`);
     expect(health.persistence).toEqual({ pending: 0, lagMs: 0, lastWriteAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
@@ -154,7 +157,7 @@ describe('persistence to historical_ticks', () => {
     await waitFor(async () => (await db.count('SELECT count(*)::int AS n FROM rejected_ticks')) === 2, 5000, 'rejected rows');
     const rejected = (await db.pool.query<{ payload: string; reason: string }>('SELECT payload, reason FROM rejected_ticks ORDER BY payload')).rows;
     expect(rejected).toEqual([
-      { payload: 'not json', reason: 'queue entry is not a readable tick' },
+      { payload: 'not json', reason: 'queue entry is not readable ticks' },
       { payload: poison, reason: expect.stringMatching(/too long.*22001/) },
     ]);
     expect(await db.count("SELECT count(*)::int AS n FROM historical_ticks WHERE seq = 9999")).toBe(1);
@@ -171,7 +174,9 @@ describe('persistence to historical_ticks', () => {
     await child.waitForLine(new RegExp(`HANG:${phase}`));
     await child.kill('SIGKILL');
     expect(await db.count()).toBe(phase === 'before-commit' ? 0 : 3000);
-    expect((await queueState(prefix)).pending).toBe(3000); // nothing acknowledged
+    // Nothing acknowledged: every entry read is still pending, and the queue still holds all 3000.
+    expect((await queueState(prefix)).pending).toBeGreaterThan(0);
+    expect((await queueState(prefix)).ticks).toBe(3000);
     // The same consumer starts again and finishes its own pending entries first.
     const p = persister(db, prefix, { consumer: 'c1' });
     p.start();
@@ -246,7 +251,10 @@ describe('persistence to historical_ticks', () => {
     const line = await child.waitForLine(/QuFLX is running/);
     const url = JSON.parse(line).url as string;
     expect((await postTicks(url, makeTicks('EUR/USD_otc', 300))).status).toBe(202);
-    await waitFor(async () => (await queueState(prefix)).pending === 300, 5000, 'batch in hand');
+    await waitFor(async () => {
+      const q = await queueState(prefix);
+      return q.pending > 0 && q.ticks === 300;
+    }, 5000, 'batch in hand');
     expect(await db.count()).toBe(0);
     expect(await child.kill('SIGTERM')).toBe(0);
     expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 300));

@@ -1,9 +1,11 @@
 -- ingest.lua: store one micro-batch of validated ticks, atomically and in one round trip.
 -- (candle-lib.lua is prepended at load time.)
 --
--- KEYS[1]                 persist queue (stream)
+-- KEYS[1]                 persist queue (stream): one entry per pair group, field t = JSON array
+--                         of its new ticks, field n = how many
 -- KEYS[2]                 set of known pairs
--- for pair group g = 0..G-1, K = 4 + 2 * F keys each, starting at b = 3 + K * g:
+-- KEYS[3]                 count of ticks in the persist queue
+-- for pair group g = 0..G-1, K = 4 + 2 * F keys each, starting at b = 4 + K * g:
 --   KEYS[b]               ticks:<SYM>    recent list, newest first
 --   KEYS[b + 1]           seq:<SYM>      per-pair counter
 --   KEYS[b + 2]           seen:<SYM>     identities of recent ticks (score = tick timestamp)
@@ -32,7 +34,7 @@ local queue = KEYS[1]
 local result = {}
 local a = 8 + tfCount -- first argument of the first group
 for g = 0, groups - 1 do
-  local b = 3 + perGroup * g
+  local b = 4 + perGroup * g
   local ticksKey, seqKey, seenKey, deltaKey = KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
   local channel, pair, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   a = a + 3
@@ -61,8 +63,10 @@ for g = 0, groups - 1 do
       full[i] = json
       deltas[i] = seq .. SEP .. string.format('%d', ts[i]) .. SEP .. prices[i] .. SEP .. ids[i]
       redis.call('PUBLISH', channel, json)
-      redis.call('XADD', queue, '*', 't', json)
     end
+    -- One queue entry for the group: the persister's work per tick stays small at high rates.
+    redis.call('XADD', queue, '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
+    redis.call('INCRBY', KEYS[3], fresh)
     -- LPUSH takes many values at once; unpack is bounded by Lua's stack, so push in chunks.
     for i = 1, fresh, 1000 do
       local j = math.min(i + 999, fresh)
