@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureWebBuilt, openBrowser, type Browser } from '../helpers/browser.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { getJson, postTicks, startTestApp, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
+import type { Candle } from '../../src/shared/events.js';
 
 /**
  * The browser app end to end: the real QuFLX (simulator on) serving the built page to Debian's
@@ -13,14 +14,7 @@ import { getJson, postTicks, startTestApp, uniquePrefix, waitFor, type TestApp }
 const PAIRS = ['AUD/CAD_otc', 'EUR/JPY_otc', 'EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc'];
 const ENV = { FEED: 'simulated', ASSETS: PAIRS.join(','), TICKS_PER_MINUTE: '3000' };
 
-interface Bar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+type Bar = Candle;
 
 /** The page's globals as the test reads them (this file is compiled without the DOM lib). */
 interface PageGlobals {

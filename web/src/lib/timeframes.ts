@@ -1,23 +1,7 @@
-/** Every timeframe QuFLX serves (as src/core/timeframe.ts), with its length in seconds. */
-export const TIMEFRAMES = ['5S', '15S', '30S', '1M', '5M', '15M', '30M', '1H', '4H', '1D'] as const;
-export type Timeframe = (typeof TIMEFRAMES)[number];
+/** The server's own timeframe list and lengths (the pure core has no server code in it). */
+import { TIMEFRAMES, type Timeframe } from '../../../src/core/timeframe.js';
 
-const SECONDS: Record<Timeframe, number> = {
-  '5S': 5,
-  '15S': 15,
-  '30S': 30,
-  '1M': 60,
-  '5M': 300,
-  '15M': 900,
-  '30M': 1800,
-  '1H': 3600,
-  '4H': 14_400,
-  '1D': 86_400,
-};
-
-export function timeframeSeconds(tf: Timeframe): number {
-  return SECONDS[tf];
-}
+export { TIMEFRAMES, timeframeSeconds, type Timeframe } from '../../../src/core/timeframe.js';
 
 export function isTimeframe(value: unknown): value is Timeframe {
   return typeof value === 'string' && (TIMEFRAMES as readonly string[]).includes(value);
