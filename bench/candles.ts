@@ -49,7 +49,10 @@ export async function loadTickDay(
           const tick = { pair: options.pair, price: Math.round(price * 1e5) / 1e5, timestamp: Math.floor(fromMs + (k + i) * stepMs) } as Tick;
           rows[i] = toRow(tick);
         }
+        // insertTicks writes ticks and rollups in two statements that must commit together.
+        await client.query('BEGIN');
         await insertTicks(client, rows);
+        await client.query('COMMIT');
         k += n;
         done += n;
         if (done >= nextReport) {

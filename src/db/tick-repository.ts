@@ -43,9 +43,10 @@ export const ROLLUP_SIZES = ROLLUPS.map((r) => r.size);
 
 const INSERT_COLUMNS = 'INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)';
 const INSERT_TAIL = 'ON CONFLICT (pair, tick_key) DO NOTHING RETURNING pair, tick_key';
-const INSERT_UNNEST = `${INSERT_COLUMNS}
-  SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])
-  ${INSERT_TAIL}`;
+const UNNEST_SOURCE = 'SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])';
+const INSERT_UNNEST = `${INSERT_COLUMNS} ${UNNEST_SOURCE} ${INSERT_TAIL}`;
+/** The same without RETURNING: when every row is new, there is nothing to learn from the reply. */
+const INSERT_UNNEST_COUNT = `${INSERT_COLUMNS} ${UNNEST_SOURCE} ON CONFLICT (pair, tick_key) DO NOTHING`;
 const INSERT_STAGED = `${INSERT_COLUMNS}
   SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
   ${INSERT_TAIL}`;
@@ -76,20 +77,23 @@ const UPSERT_ROLLUPS = `
 /**
  * Stores rows once each and folds exactly the newly stored ones into tick_rollups: a retried
  * batch changes neither. Returns how many rows were new. The two statements must commit
- * together: on a client, call it inside a transaction; a pool lends a client and wraps one.
+ * together: on a client, call it inside a transaction, one call at a time (it uses a savepoint);
+ * a pool lends a client and wraps one.
  * The rollup buckets are computed here with the same code as live candles (core/candle.ts).
  */
 export async function insertTicks(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   if (db instanceof pg.Pool) return inTransaction(db, (client) => insertTicks(client, rows));
-  const stored = rows.length >= COPY_THRESHOLD ? await insertByCopy(db, rows) : await insertByUnnest(db, rows);
-  let fresh: readonly TickRow[] = rows;
-  if (stored.length < rows.length) {
-    const isNew = new Set(stored.map((r) => `${r.pair}\n${r.tick_key}`));
-    fresh = rows.filter((r) => isNew.delete(`${r.pair}\n${r.tickKey}`));
-  }
+  const fresh = rows.length >= COPY_THRESHOLD ? newRows(rows, await insertByCopy(db, rows)) : await insertByUnnest(db, rows);
   if (fresh.length > 0) await upsertRollups(db, fresh);
   return fresh.length;
+}
+
+/** The rows whose identity the INSERT reported as stored now. */
+function newRows(rows: readonly TickRow[], stored: Stored[]): readonly TickRow[] {
+  if (stored.length === rows.length) return rows;
+  const isNew = new Set(stored.map((r) => `${r.pair}\n${r.tick_key}`));
+  return rows.filter((r) => isNew.delete(`${r.pair}\n${r.tickKey}`));
 }
 
 async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -109,16 +113,29 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
 
 type Stored = { pair: string; tick_key: string };
 
-async function insertByUnnest(client: pg.ClientBase, rows: readonly TickRow[]): Promise<Stored[]> {
-  const result = await client.query<Stored>(INSERT_UNNEST, [
+/**
+ * One `unnest` INSERT. Usually every row is new and the row count says so; only when some were
+ * stored already (a retry, a replay) is the INSERT redone, inside a savepoint, returning which.
+ */
+async function insertByUnnest(client: pg.ClientBase, rows: readonly TickRow[]): Promise<readonly TickRow[]> {
+  const params = [
     rows.map((r) => r.pair),
     rows.map((r) => r.price),
     rows.map((r) => r.timestamp),
     rows.map((r) => r.tickKey),
     rows.map((r) => r.feedId),
     rows.map((r) => r.seq),
-  ]);
-  return result.rows;
+  ];
+  await client.query('SAVEPOINT insert_ticks');
+  const counted = await client.query(INSERT_UNNEST_COUNT, params);
+  if (counted.rowCount !== rows.length) {
+    await client.query('ROLLBACK TO SAVEPOINT insert_ticks');
+    const stored = await client.query<Stored>(INSERT_UNNEST, params);
+    await client.query('RELEASE SAVEPOINT insert_ticks');
+    return newRows(rows, stored.rows);
+  }
+  await client.query('RELEASE SAVEPOINT insert_ticks');
+  return rows;
 }
 
 /** Bucket states of the rows for every rollup size, sorted by (pair, size, bucket). */
