@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { UnavailableError } from '../core/errors.js';
 import { backoffDelay } from '../lib/backoff.js';
-import type { SeqTick, Tick } from '../core/tick.js';
+import type { Tick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
@@ -56,7 +56,6 @@ export class Ingestor {
   private readonly overflowLog: ThrottledLog;
   private readonly spikeLog: ThrottledLog;
   private idleWaiters: (() => void)[] = [];
-  private readonly listeners: ((ticks: SeqTick[]) => void)[] = [];
   private readonly maxQueued: number;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
@@ -72,11 +71,6 @@ export class Ingestor {
     this.maxInFlight = options.maxInFlight ?? 8;
     this.overflowLog = new ThrottledLog(log);
     this.spikeLog = new ThrottledLog(log);
-  }
-
-  /** Called with the ticks of each stored micro-batch (new ticks only, with their seq). */
-  onStored(listener: (ticks: SeqTick[]) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Stores validated ticks and reports what was new; all or nothing. Throws UnavailableError while Redis is away. */
@@ -168,32 +162,17 @@ export class Ingestor {
       this.metrics.latencySpikes.inc();
       this.spikeLog.warn({ rttMs: Math.round(rttMs * 100) / 100, ticks: ticks.length }, 'redis round trip over 10 ms');
     }
-    const stored: SeqTick[] = [];
     let offset = 0;
     for (const job of jobs) {
       const jobSeqs = seqs.slice(offset, offset + job.ticks.length);
       let accepted = 0;
-      jobSeqs.forEach((seq, i) => {
-        if (seq > 0) {
-          accepted++;
-          stored.push({ ...job.ticks[i]!, seq });
-        }
-      });
+      for (const seq of jobSeqs) if (seq > 0) accepted++;
       offset += job.ticks.length;
       const duplicates = job.ticks.length - accepted;
       if (accepted) this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
       if (duplicates) this.metrics.ticksDuplicate.inc({ source: job.source }, duplicates);
       this.metrics.tickToPublish.observe((now - job.startedAt) / 1000);
       job.resolve?.({ accepted, duplicates, seqs: jobSeqs });
-    }
-    if (stored.length > 0) {
-      for (const l of this.listeners) {
-        try {
-          l(stored);
-        } catch (err) {
-          this.log.error({ err }, 'ingest listener failed');
-        }
-      }
     }
   }
 

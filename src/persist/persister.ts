@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import type { SeqTick } from '../core/tick.js';
 import { insertRejected, insertTicks, toRow, type TickRow } from '../db/tick-repository.js';
 import { backoffDelay } from '../lib/backoff.js';
 import type { Logger } from '../observability/logger.js';
@@ -8,7 +7,7 @@ import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from '../redis/connection.js';
 import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
-import { readPersistBacklog } from '../redis/persist-queue.js';
+import { parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
 import { FlushPolicy } from './flush-policy.js';
 
 export interface PersisterOptions {
@@ -325,9 +324,9 @@ export class Persister {
 
 function toEntry(id: string, raw: string | undefined): Entry {
   const text = raw ?? '';
+  const ticks = parseQueueEntry(text);
+  if (!ticks) return { id, raw: text, units: null };
   try {
-    const parsed = JSON.parse(text) as SeqTick | SeqTick[];
-    const ticks = Array.isArray(parsed) ? parsed : [parsed];
     const units = ticks.map((t) => ({ row: toRow(t), raw: ticks.length === 1 ? text : JSON.stringify(t) }));
     return { id, raw: text, units };
   } catch {

@@ -65,7 +65,7 @@ export class CandleStore {
       for (const e of chunk) {
         const raw = (e.message as { t?: string }).t;
         if (!raw || !raw.includes(marker)) continue; // cheap filter before parsing
-        for (const t of parseQueueEntry(raw)) {
+        for (const t of parseQueueEntry(raw) ?? []) {
           if (t.pair === pair && t.seq <= maxSeq) ticks.push({ price: t.price, timestamp: t.timestamp, key: tickIdentity(t) });
         }
       }

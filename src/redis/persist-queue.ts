@@ -22,13 +22,13 @@ export async function readPersistBacklog(redis: RedisClient, keys: RedisKeys): P
 
 /**
  * The ticks of one queue entry: the ingest script writes a JSON array per pair and micro-batch;
- * a single tick object is read too. Unreadable text gives nothing (the persister sets it aside).
+ * a single tick object is read too. Null for text that is not JSON (the persister sets it aside).
  */
-export function parseQueueEntry(raw: string): SeqTick[] {
+export function parseQueueEntry(raw: string): SeqTick[] | null {
   try {
     const parsed = JSON.parse(raw) as SeqTick | SeqTick[];
     return Array.isArray(parsed) ? parsed : [parsed];
   } catch {
-    return [];
+    return null;
   }
 }
