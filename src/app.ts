@@ -75,7 +75,7 @@ export class QuflxApp {
       const services = await openServices(config, log, 'server');
       closers.push({ name: 'embedded servers', close: () => services.close() });
       const { redisUrl, redisKind, databaseUrl, databaseKind } = services;
-      const database = new Database(databaseUrl, databaseKind, log);
+      const database = new Database(databaseUrl, databaseKind, log, { queryTimeoutMs: config.databaseQueryTimeoutMs });
       closers.push({ name: 'database', close: () => database.close() });
 
       const redis = await connectRedis(redisUrl, 'quflx-cmd', log);

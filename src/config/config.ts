@@ -13,6 +13,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Unset: start the embedded PostgreSQL under ./.data/pg. */
   databaseUrl: string | undefined;
+  /** A database query with no answer in this long fails and is retried (client side). */
+  databaseQueryTimeoutMs: number;
   feed: FeedConfig;
   assets: string[];
   ticksPerMinute: number;
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     redisUrl,
     databaseUrl,
+    databaseQueryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
     feed,
     assets,
     ticksPerMinute: int('TICKS_PER_MINUTE', 1000, 1, 600_000),

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
+import { LONG_QUERY_TIMEOUT_MS } from './database.js';
 import { backoffDelay } from '../lib/backoff.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -26,7 +27,8 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
         const sql = await readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
         await client.query('BEGIN');
         try {
-          await client.query(sql);
+          // A migration may rewrite a big table: no query deadline for it.
+          await client.query({ text: sql, query_timeout: LONG_QUERY_TIMEOUT_MS } as pg.QueryConfig);
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file]);
           await client.query('COMMIT');
         } catch (err) {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { insertRejected, insertTicks, toRow, type TickRow } from '../db/tick-repository.js';
 import { backoffDelay } from '../lib/backoff.js';
+import { withDeadline } from '../lib/deadline.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
@@ -36,6 +37,7 @@ interface Entry {
 
 const TRIM = new LuaScript('persist-trim.lua');
 const MAX_BLOCK_MS = 500;
+const LAG_CHECK_MS = 2000;
 /**
  * Ids per XACK, and entries per read. An entry holds one pair's ticks of one ingest micro-batch
  * (usually 1 to a few hundred; up to 10,000 from one HTTP request), so reads stay small.
@@ -56,6 +58,7 @@ export class Persister {
   private readonly policy: FlushPolicy;
   private readonly claimIdleMs: number;
   private readonly lagLog: ThrottledLog;
+  private readonly backlogLog: ThrottledLog;
   private buffer: Entry[] = [];
   /** Ticks in the buffer (an entry holds one or more). */
   private buffered = 0;
@@ -65,7 +68,8 @@ export class Persister {
   private running: Promise<void> | null = null;
   private closed: Promise<void> | null = null;
   private nextClaimAt = 0;
-  private nextLagCheckAt = 0;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private lagCheck: Promise<void> | null = null;
   /** Epoch ms of the last successful write; null before the first. */
   lastWriteAt: number | null = null;
   rowsWritten = 0;
@@ -81,10 +85,15 @@ export class Persister {
     this.policy = new FlushPolicy(options.batchIntervalMs, options.maxBatch ?? 5000);
     this.claimIdleMs = options.claimIdleMs ?? Math.max(60_000, 2 * options.batchIntervalMs);
     this.lagLog = new ThrottledLog(log, 30_000);
+    this.backlogLog = new ThrottledLog(log, 30_000);
   }
 
   start(): void {
-    this.running ??= this.run();
+    if (this.running || this.stopping) return;
+    this.running = this.run();
+    // Its own timer: the lag must be reported also while a write hangs.
+    this.lagTimer = setInterval(() => this.watchLag(), LAG_CHECK_MS);
+    this.lagTimer.unref();
   }
 
   private async run(): Promise<void> {
@@ -129,7 +138,6 @@ export class Persister {
       }
       if (this.policy.due(this.buffered, this.firstAt, Date.now())) await this.flushBuffer();
       if (Date.now() >= this.nextClaimAt) await this.claimDead();
-      await this.watchLag();
     }
   }
 
@@ -213,7 +221,10 @@ export class Persister {
         this.metrics.persistFailures.inc();
         if (this.stopping && Date.now() - started > 5000) throw err;
         const delay = backoffDelay(attempt, 200, 10_000);
-        this.log.warn({ err: (err as Error).message, ticks: entries.length, retryInMs: delay }, 'persister: database write failed; retrying');
+        this.log.warn(
+          { err: (err as Error).message, entries: entries.length, ticks: entries.reduce((n, e) => n + ticksOf(e), 0), retryInMs: delay },
+          'persister: database write failed; retrying',
+        );
         await sleep(delay);
       }
     }
@@ -296,24 +307,31 @@ export class Persister {
     }
   }
 
-  /** Every few seconds: backlog gauges, and a warning when the oldest waiting tick is over two intervals old. */
-  private async watchLag(): Promise<void> {
+  /**
+   * Every few seconds: backlog gauges, and a warning when the oldest waiting tick is over two
+   * intervals old. One check at a time, each bounded, so a stalled Redis link cannot pile them up.
+   */
+  private watchLag(): void {
+    if (this.lagCheck) return;
     const now = Date.now();
-    if (now < this.nextLagCheckAt) return;
-    this.nextLagCheckAt = now + 2000;
-    const { pending, oldestMs } = await readPersistBacklog(this.redis, this.keys);
-    const lagMs = oldestMs === null ? 0 : Math.max(0, now - oldestMs);
-    this.metrics.persistPending.set(pending);
-    this.metrics.persistLag.set(lagMs / 1000);
-    if (lagMs > 2 * this.options.batchIntervalMs) {
-      this.lagLog.warn({ lagMs, pending, lastWriteAt: this.lastWriteAt }, 'persister: lag is over twice the batch interval');
-    }
+    this.lagCheck = withDeadline(readPersistBacklog(this.redis, this.keys), LAG_CHECK_MS, 'persist backlog read')
+      .then(({ pending, oldestMs }) => {
+        const lagMs = oldestMs === null ? 0 : Math.max(0, now - oldestMs);
+        this.metrics.persistPending.set(pending);
+        this.metrics.persistLag.set(lagMs / 1000);
+        if (lagMs > 2 * this.options.batchIntervalMs) {
+          this.lagLog.warn({ lagMs, pending, lastWriteAt: this.lastWriteAt, writing: this.writing.size }, 'persister: lag is over twice the batch interval');
+        }
+      })
+      .catch((err: Error) => this.backlogLog.warn({ err: err.message }, 'persister: could not read the backlog from Redis'))
+      .finally(() => (this.lagCheck = null));
   }
 
   /** Stops reading, writes the batch in hand (bounded by the retry budget), and stops. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
+      if (this.lagTimer) clearInterval(this.lagTimer);
       await this.running?.catch(() => undefined);
       if (this.buffer.length > 0) await this.flushBuffer();
       await Promise.all(this.writing);
