@@ -8,7 +8,7 @@ import { FeedPump } from './feeds/feed-pump.js';
 import { Simulator } from './feeds/simulator.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
-import { createHttpServer } from './http/http-server.js';
+import { createHttpServer, type HttpLimits } from './http/http-server.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
@@ -24,6 +24,7 @@ import { openServices } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
 import { checkRedisDurability } from './redis/durability.js';
 import { RedisKeys } from './redis/keys.js';
+import { REDIS_DEADLINES_MS, RedisLink } from './redis/redis-link.js';
 import { TickStore } from './redis/tick-store.js';
 
 export interface AppOptions {
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** Overrides PERSIST_CONSUMER (tests run several apps in one process). */
   persistConsumer?: string;
   metrics?: Metrics;
+  /** Shorter HTTP time limits (tests of them). */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 type Closer = { name: string; close: () => Promise<void> };
@@ -80,6 +83,7 @@ export class QuflxApp {
 
       const redis = await connectRedis(redisUrl, 'quflx-cmd', log);
       closers.push({ name: 'redis', close: () => quit(redis) });
+      const redisLink = new RedisLink(redis, 'quflx-cmd', log);
       const subscriberClient = await connectRedis(redisUrl, 'quflx-sub', log);
       closers.push({ name: 'redis subscriber', close: () => quit(subscriberClient) });
       log.info({ kind: redisKind, emulated: redisKind === 'emulated' }, 'redis connected');
@@ -111,13 +115,17 @@ export class QuflxApp {
         return ok;
       });
 
-      const ingestor = new Ingestor(store, metrics, log, { isAvailable: () => redis.isReady });
+      const ingestor = new Ingestor(store, metrics, log, {
+        isAvailable: () => redisLink.usable,
+        deadline: (write) => redisLink.within(write, REDIS_DEADLINES_MS.ingest, 'ingest write'),
+      });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
-      const http = createHttpServer(log);
+      const http = createHttpServer(log, options.httpLimits);
       registerTickRoutes(http, {
         ingestor,
         store,
+        redisLink,
         metrics,
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
@@ -130,7 +138,7 @@ export class QuflxApp {
       });
       registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
       registerIndicatorRoutes(http, { candles });
-      registerHealthRoutes(http, { redis, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
+      registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
       registerWebRoutes(http);
       const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,

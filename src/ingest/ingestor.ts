@@ -25,6 +25,11 @@ export interface IngestorOptions {
   maxInFlight?: number;
   /** Whether Redis can take writes now; request/response callers get a 503 when it cannot. */
   isAvailable: () => boolean;
+  /**
+   * Bounds a write's round trip: one with no answer in time fails like a lost link (HTTP callers
+   * get a 503, feed ticks are retried; a retry is safe, the ingest script dedups).
+   */
+  deadline?: <T>(write: Promise<T>) => Promise<T>;
 }
 
 interface Job {
@@ -141,7 +146,8 @@ export class Ingestor {
     const ticks = jobs.length === 1 ? jobs[0]!.ticks : jobs.flatMap((j) => j.ticks);
     const t0 = performance.now();
     try {
-      const seqs = await this.store.write(ticks);
+      const write = this.store.write(ticks);
+      const seqs = await (this.options.deadline ? this.options.deadline(write) : write);
       const t1 = performance.now();
       this.inFlight--;
       this.failures = 0;
@@ -182,7 +188,7 @@ export class Ingestor {
     for (const job of jobs) {
       if (job.reject) {
         this.queued -= job.ticks.length;
-        job.reject(new UnavailableError(`Redis write failed: ${err.message}`));
+        job.reject(err instanceof UnavailableError ? err : new UnavailableError(`Redis write failed: ${err.message}`));
       } else keep.push(job);
     }
     this.metrics.ingestQueued.set(this.queued);

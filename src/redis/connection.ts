@@ -8,8 +8,9 @@ export type RedisClient = RedisClientType<RedisDefaultModules, {}, {}, 2>;
  * A node-redis client set up for QuFLX: RESP2 for stable reply shapes, capped reconnect backoff,
  * no offline queue (callers keep their own bounded queues and get an error at once while Redis is
  * down), and no per-command timeout (node-redis 6 defaults to 5 s, counted from enqueue: with
- * thousands of pipelined commands that would fail healthy work under load; a dead link is found
- * by the ping interval and TCP keepalive instead).
+ * thousands of pipelined commands that would fail healthy work under load). A dead link is found
+ * by the ping interval and TCP keepalive; a Redis that stalls with the link open is met by
+ * per-operation deadlines where QuFLX waits for an answer (see RedisLink).
  */
 export async function connectRedis(url: string, name: string, log: Logger): Promise<RedisClient> {
   const client = createClient({

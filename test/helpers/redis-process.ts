@@ -52,6 +52,16 @@ export class RedisProcess {
     }
   }
 
+  /** SIGSTOP: the server stalls with every connection left open (the kernel still takes bytes). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: the server answers what waited. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: no shutdown, no final fsync. */
   async kill(): Promise<void> {
     const child = this.child;

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { QuflxApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { createLogger } from '../../src/observability/logger.js';
+import type { HttpLimits } from '../../src/http/http-server.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createTestSchema, type TestSchema } from './test-db.js';
 
 /** The real servers every integration test uses (never the emulation). */
@@ -42,6 +43,10 @@ export interface TestAppOptions {
   /** Share a schema (a restart, a second process); the caller drops it. */
   db?: TestSchema;
   consumer?: string;
+  /** The app's logger (default: LOG_LEVEL's, silent in tests). */
+  log?: Logger;
+  /** Shorter HTTP time limits, for tests of them. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 /** Starts QuFLX against the real Redis and PostgreSQL with its own key prefix; close() also deletes its keys. */
@@ -52,7 +57,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const consumer = options.consumer ?? `test-${randomBytes(4).toString('hex')}`;
   let app: QuflxApp;
   try {
-    app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix, persistConsumer: consumer });
+    app = await QuflxApp.start(config, options.log ?? createLogger(config.logLevel), { keyPrefix: prefix, persistConsumer: consumer, httpLimits: options.httpLimits });
   } catch (err) {
     if (!options.db) await db.drop();
     throw err;

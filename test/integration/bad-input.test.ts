@@ -221,8 +221,22 @@ describe('POST /api/ticks: bad bodies', () => {
     expect400(await raw('"EUR/USD_otc 1.08"'));
   });
 
-  test('a __proto__ key (prototype pollution) -> 400', async () => {
-    expect400(await raw(`{"__proto__":{"polluted":true},"pair":"EUR/USD_otc","price":1.1,"timestamp":${now()}}`));
+  test('a __proto__ key (prototype pollution) -> 400 that says the key is forbidden, not that the JSON is bad', async () => {
+    for (const body of [
+      `{"__proto__":{"polluted":true},"pair":"EUR/USD_otc","price":1.1,"timestamp":${now()}}`,
+      `[{"pair":"EUR/USD_otc","price":1.1,"timestamp":${now()},"constructor":{"prototype":{"polluted":true}}}]`,
+    ]) {
+      const res = await raw(body);
+      expect400(res, 'body');
+      expect(res.body.error).toMatch(/forbidden key/);
+      expect(res.body.error).not.toMatch(/not valid JSON/);
+    }
+  });
+
+  test('broken JSON -> 400 that says where', async () => {
+    const res = await raw('{"pair": "EUR/USD_otc", "price": 1.1,, "timestamp": 1}');
+    expect400(res, 'body');
+    expect(res.body.error).toMatch(/not valid JSON: .*position \d+/);
   });
 
   test('one bad tick in a batch of 3 valid ones -> 400 naming index and field, nothing stored', async () => {

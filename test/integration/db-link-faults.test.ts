@@ -192,6 +192,10 @@ describe('PostgreSQL link faults under a running QuFLX', () => {
     // Frozen for well over the query timeout and the lag threshold.
     await waitFor(() => r.logs(/database link stalled/).length > 0, 4 * QUERY_TIMEOUT_MS + 10_000, 'a stalled-link log line');
     await waitFor(() => r.logs(/database write failed; retrying/).length > 0, 20_000, 'a persister retry');
+    // It counts what it retries right: queue entries, and the ticks in them (each POST's 40 ticks of one pair share an entry).
+    const retry = r.logs(/database write failed; retrying/)[0] as { entries: number; ticks: number };
+    expect(retry.entries).toBeGreaterThan(0);
+    expect(retry.ticks).toBeGreaterThanOrEqual(40 * retry.entries);
     await waitFor(() => r.logs(/lag is over twice the batch interval/).some((l) => (l as { time: number }).time > frozenAt), 20_000, 'a lag warning during the freeze');
     while (Date.now() - frozenAt < 4 * QUERY_TIMEOUT_MS) await sleep(100);
     expect(r.alive()).toBe(true);

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -63,6 +64,28 @@ describe('the browser app at /', () => {
     expect((await app.inject('/%2e%2e/%2e%2e/package.json')).statusCode).toBe(404);
     expect((await app.inject('/..%2f..%2f..%2f..%2fetc/passwd')).body).not.toContain('root:'); // at most the app's page
     expect((await app.inject({ method: 'POST', url: '/' })).statusCode).toBe(404);
+    await app.close();
+  });
+
+  test('a path that climbs out of the build is a 403 that names the path, not the body', async () => {
+    const app = await server(fakeDist());
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (app.server.address() as AddressInfo).port;
+    for (const url of ['/../vite.config.ts', '/assets/../../package.json']) {
+      // Raw, so that no client tidies the path first.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+        let text = '';
+        s.on('data', (d) => (text += d.toString()));
+        s.on('close', () => resolve(text));
+        s.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0], url).toBe('HTTP/1.1 403 Forbidden');
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: expect.stringContaining('outside the web app'),
+        details: [{ index: 0, field: 'path', message: expect.any(String) }],
+      });
+    }
     await app.close();
   });
 

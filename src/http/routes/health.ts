@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database, DatabaseKind } from '../../db/database.js';
 import type { Metrics } from '../../observability/metrics.js';
-import type { RedisClient } from '../../redis/connection.js';
 import type { RedisKind } from '../../redis/embedded-redis.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { readPersistBacklog } from '../../redis/persist-queue.js';
+import { REDIS_DEADLINES_MS, type RedisLink } from '../../redis/redis-link.js';
 
 export interface HealthDeps {
-  redis: RedisClient;
+  redis: RedisLink;
   redisKind: RedisKind;
   database: Database;
   databaseKind: DatabaseKind;
@@ -24,12 +24,18 @@ export interface Health {
   persistence: { pending: number | null; lagMs: number | null; lastWriteAt: string | null };
 }
 
+/**
+ * Never hangs: each probe has a deadline (database 1 s, Redis 1 s), so a stalled link reads as
+ * down instead of holding the answer. Redis is up when the backlog read answered in time.
+ */
 export async function checkHealth(deps: HealthDeps): Promise<Health> {
-  const redisUp = deps.redis.isReady;
   const [dbUp, backlog] = await Promise.all([
-    deps.database.ping(),
-    redisUp ? readPersistBacklog(deps.redis, deps.keys).catch(() => null) : Promise.resolve(null),
+    deps.database.ping(REDIS_DEADLINES_MS.probe),
+    deps.redis.client.isReady
+      ? deps.redis.within(readPersistBacklog(deps.redis.client, deps.keys), REDIS_DEADLINES_MS.probe, 'health probe').catch(() => null)
+      : Promise.resolve(null),
   ]);
+  const redisUp = backlog !== null;
   return {
     status: redisUp && dbUp ? 'ok' : 'degraded',
     redis: { status: redisUp ? 'up' : 'down', kind: deps.redisKind },

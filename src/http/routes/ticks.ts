@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { validateTickBatch } from '../../core/tick-validation.js';
 import type { Ingestor } from '../../ingest/ingestor.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { RedisLink } from '../../redis/redis-link.js';
 import type { TickStore } from '../../redis/tick-store.js';
 import { bearerMatches } from '../http-server.js';
 import { parseLimit, requirePair } from '../query.js';
@@ -9,6 +10,8 @@ import { parseLimit, requirePair } from '../query.js';
 export interface TickRoutesDeps {
   ingestor: Ingestor;
   store: TickStore;
+  /** The store's Redis link: reads answer 503 instead of hanging when it stalls. */
+  redisLink: RedisLink;
   metrics: Metrics;
   ingestToken: string | undefined;
   tickBufferSize: number;
@@ -44,11 +47,11 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
     const q = request.query as Record<string, unknown>;
     const pair = requirePair(q.pair);
     const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
-    return deps.store.recent(pair, limit);
+    return deps.redisLink.read(() => deps.store.recent(pair, limit), 'recent ticks read');
   });
 
   app.get('/api/assets', async () => {
-    const latest = await deps.store.assets();
+    const latest = await deps.redisLink.read(() => deps.store.assets(), 'assets read');
     return latest.map((t) => ({ pair: t.pair, price: t.price, timestamp: t.timestamp }));
   });
 }
