@@ -8,6 +8,7 @@ import { FeedPump } from './feeds/feed-pump.js';
 import { Simulator } from './feeds/simulator.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
+import { exposureWarnings, socketServerOptions, socketTokenGuard } from './http/exposure.js';
 import { createHttpServer, type HttpLimits } from './http/http-server.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
@@ -121,7 +122,8 @@ export class QuflxApp {
       });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
-      const http = createHttpServer(log, options.httpLimits);
+      const exposure = { listenHost: config.host, allowedOrigins: config.allowedOrigins, accessToken: config.accessToken };
+      const http = await createHttpServer(log, { limits: options.httpLimits, exposure });
       registerTickRoutes(http, {
         ingestor,
         store,
@@ -143,7 +145,9 @@ export class QuflxApp {
       const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
         snapshotSize: config.tickBufferSize,
         candleCacheSize: config.candleCacheSize,
+        server: socketServerOptions(exposure),
       });
+      if (config.accessToken) gateway.io.use(socketTokenGuard(config.accessToken));
       closers.push({ name: 'http', close: () => http.close() });
       closers.push({ name: 'socket gateway', close: () => gateway.close() });
       await http.listen({ port: config.port, host: config.host });
@@ -161,9 +165,7 @@ export class QuflxApp {
         const p = pump;
         closers.push({ name: 'feed', close: () => p.close() });
       }
-      if (!config.ingestToken && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
-        log.warn({ host: config.host }, 'listening beyond localhost with no INGEST_TOKEN: anyone who reaches this port can post ticks');
-      }
+      for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
       log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
       return new QuflxApp(url, keys, store, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
     } catch (err) {

@@ -23,6 +23,10 @@ export interface Config {
   candleCacheSize: number;
   candleCacheTtlS: number;
   ingestToken: string | undefined;
+  /** When set, reads (GET /api/*, /metrics) and the Socket.IO handshake need this bearer token. */
+  accessToken: string | undefined;
+  /** Origins besides the page's own that may open Socket.IO (e.g. `https://desk.example.com`). */
+  allowedOrigins: string[];
   logLevel: LogLevel;
   /** Folder for the embedded servers' data. */
   dataDir: string;
@@ -102,6 +106,13 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const allowedOrigins: string[] = [];
+  for (const raw of (str('ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '')) {
+    const problem = originProblem(raw);
+    if (problem) problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(raw)} ${problem}`);
+    else allowedOrigins.push(new URL(raw).origin);
+  }
+
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel}: must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -119,6 +130,8 @@ export function loadConfig(env: Env = process.env): Config {
     candleCacheSize: int('CANDLE_CACHE_SIZE', 200, 1, 5000),
     candleCacheTtlS: int('CANDLE_CACHE_TTL_S', 3600, 1, 30 * 86_400),
     ingestToken: str('INGEST_TOKEN'),
+    accessToken: str('ACCESS_TOKEN'),
+    allowedOrigins,
     logLevel,
     dataDir: str('QUFLX_DATA_DIR') ?? '.data',
     keyPrefix: str('REDIS_KEY_PREFIX') ?? '',
@@ -126,6 +139,23 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');
+  for (const name of ['INGEST_TOKEN', 'ACCESS_TOKEN']) {
+    const token = str(name);
+    if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) problems.push(`${name}: must be printable characters without spaces (it is sent in an HTTP header)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Why `raw` is not an origin as browsers send it (`scheme://host[:port]`, nothing after), or null. */
+function originProblem(raw: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return 'is not a URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http:// or https:// origin';
+  if (u.pathname !== '/' || u.search || u.hash || u.username || u.password) return `must be only scheme, host and port, like ${u.origin}`;
+  return null;
 }

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { pairProblem } from '../core/pair.js';
 import { backoffDelay } from '../lib/backoff.js';
 import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../core/timeframe.js';
@@ -41,6 +41,8 @@ export interface GatewayOptions {
   maxPairsPerSocket?: number;
   /** Ticks per pair kept after fan-out, to close the race between snapshot and room join. */
   recentSize?: number;
+  /** Socket.IO server options (CORS, the handshake check); default: same-origin only. */
+  server?: Partial<ServerOptions>;
 }
 
 const room = (pair: string) => `pair:${pair}`;
@@ -83,7 +85,7 @@ export class SocketGateway {
     this.maxPairs = options.maxPairsPerSocket ?? 50;
     this.recentSize = options.recentSize ?? 1000;
     this.subscriber = new TickSubscriber(subscriberClient, keys, (t) => this.onTick(t), log);
-    this.io = new Server(httpServer, { serveClient: false, cors: { origin: true } });
+    this.io = new Server(httpServer, { serveClient: false, ...options.server });
     this.candles = new CandleFeed((to, event) => this.io.to(to).emit('candle', event), candleStore, candleService, options.candleCacheSize, log);
     this.io.on('connection', (socket) => this.onConnection(socket));
     // After the subscriber link comes back, fetch whatever was published while it was down.

@@ -1,11 +1,13 @@
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { registerExposureGuards, type ExposureOptions } from './exposure.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { applyRequestLimits, DEFAULT_HTTP_LIMITS, type HttpLimits } from './request-limits.js';
 
 export type { HttpLimits } from './request-limits.js';
+export { bearerMatches } from './bearer.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -21,9 +23,20 @@ class InvalidJsonError extends Error {
   readonly code = 'QUFLX_INVALID_JSON';
 }
 
-/** Fastify with QuFLX's error contract: every error is JSON `{ error, details? }` a person can read. */
-export function createHttpServer(log: Logger, limitsIn: Partial<HttpLimits> = {}): FastifyInstance {
-  const limits = { ...DEFAULT_HTTP_LIMITS, ...limitsIn };
+export interface HttpServerOptions {
+  /** Shorter time limits (tests of them); the defaults otherwise. */
+  limits?: Partial<HttpLimits>;
+  /** Host, Origin and access-token guards; none when unset (tests of single routes). */
+  exposure?: ExposureOptions;
+}
+
+/**
+ * Fastify with QuFLX's error contract (every error is JSON `{ error, details? }` a person can
+ * read), security headers, and its limits. Hooks run in this order: headers, Host and token
+ * guards, body refusal; then the routes' own.
+ */
+export async function createHttpServer(log: Logger, options: HttpServerOptions = {}): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -48,6 +61,8 @@ export function createHttpServer(log: Logger, limitsIn: Partial<HttpLimits> = {}
       } else done(new InvalidJsonError(`Request body is not valid JSON: ${message}`), undefined);
     }
   });
+  await registerSecurityHeaders(app);
+  if (options.exposure) registerExposureGuards(app, options.exposure);
   applyRequestLimits(app, limits);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -95,13 +110,4 @@ function describeClientError(error: FastifyError, path: string): { error: string
     return { error: `Forbidden path ${path}: it leads outside the web app`, details: about('path', 'must stay inside the web app') };
   }
   return { error: error.message };
-}
-
-/** Constant-time check of `Authorization: Bearer <token>`. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }

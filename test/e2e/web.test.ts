@@ -98,6 +98,9 @@ beforeAll(async () => {
   await seedHistory(app.url);
   browser = await openBrowser();
   page = browser.page;
+  // The page runs under the server's Content-Security-Policy: any violation is a console error (see the last test).
+  await page.addInitScript(`document.addEventListener('securitypolicyviolation', (e) =>
+    console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber))`);
 }, 120_000);
 
 afterAll(async () => {
@@ -113,6 +116,9 @@ describe('the trading terminal in a browser', () => {
   test('the page loads and the first chart is drawn quickly', async () => {
     const res = await page.goto(app!.url, { waitUntil: 'commit' });
     expect(res?.status(), 'GET / must serve the app: is registerWebRoutes wired in src/app.ts?').toBe(200);
+    const csp = res?.headers()['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'self' 'sha256-/);
+    expect(csp).toContain("frame-ancestors 'none'");
     await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).__QUFLX__?.charts.get('main')?.seriesData().length ?? 0) > 0, null, { timeout: 10_000, polling: 'raf' });
     // Navigation start to the first candles drawn.
     const firstChartMs = await page.evaluate(() => performance.now());

@@ -24,7 +24,7 @@ function fakeDist(): string {
 }
 
 async function server(distDir: string) {
-  const app = createHttpServer(createLogger('silent'));
+  const app = await createHttpServer(createLogger('silent'));
   app.get('/api/assets', async () => []);
   app.get('/health', async () => ({ status: 'ok' }));
   registerWebRoutes(app, distDir);

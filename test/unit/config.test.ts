@@ -140,6 +140,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['TICK_BUFFER_SIZE', '0'],
     ['CANDLE_CACHE_SIZE', 'lots'],
     ['CANDLE_CACHE_TTL_S', '-1'],
+    ['DATABASE_QUERY_TIMEOUT_MS', '0'],
+    ['DATABASE_QUERY_TIMEOUT_MS', 'forever'],
+    ['ALLOWED_ORIGINS', 'desk.example.com'],
+    ['ALLOWED_ORIGINS', 'https://desk.example.com/app'],
+    ['ALLOWED_ORIGINS', 'ftp://desk.example.com'],
+    ['ALLOWED_ORIGINS', 'https://ok.example.com,*'],
+    ['ACCESS_TOKEN', 'two words'],
+    ['INGEST_TOKEN', 'tab\there'],
   ])('%s=%j', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.message).toContain(name);
@@ -162,5 +170,25 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     const err = configError({ PORT: 'abc' });
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe('ConfigError');
+  });
+});
+
+describe('exposure and timeout settings', () => {
+  test('defaults: no access token, no extra origins, 30 s query timeout', () => {
+    const c = loadConfig({});
+    expect(c.accessToken).toBeUndefined();
+    expect(c.allowedOrigins).toEqual([]);
+    expect(c.databaseQueryTimeoutMs).toBe(30_000);
+  });
+
+  test('ALLOWED_ORIGINS: a comma-separated list, normalised as browsers send an Origin', () => {
+    const c = loadConfig({ ALLOWED_ORIGINS: ' https://Desk.Example.com , http://10.0.0.5:8080/ ,https://x.example:443' });
+    expect(c.allowedOrigins).toEqual(['https://desk.example.com', 'http://10.0.0.5:8080', 'https://x.example']);
+  });
+
+  test('ACCESS_TOKEN and DATABASE_QUERY_TIMEOUT_MS are read', () => {
+    const c = loadConfig({ ACCESS_TOKEN: 'tok-123', DATABASE_QUERY_TIMEOUT_MS: '5000' });
+    expect(c.accessToken).toBe('tok-123');
+    expect(c.databaseQueryTimeoutMs).toBe(5000);
   });
 });

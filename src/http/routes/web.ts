@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { pageCsp } from '../security-headers.js';
 
 /** Where `vite build --config web/vite.config.ts` writes the browser app. */
 export const WEB_DIST_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
@@ -31,11 +32,25 @@ export function registerWebRoutes(app: FastifyInstance, distDir: string = WEB_DI
   void app.register(fastifyStatic, { root: distDir, serve: false });
   const indexFile = join(distDir, 'index.html');
 
+  // index.html carries an inline script (the first requests, see web/index.html): the page's CSP
+  // allows it by hash, read from the built file and kept until the file changes.
+  let indexCsp = { mtimeMs: -1, csp: '' };
+  const missingCsp = pageCsp(MISSING_PAGE);
+
   const sendIndex = (reply: FastifyReply) => {
-    if (!existsSync(indexFile)) {
-      return reply.code(503).header('Retry-After', '10').type('text/html; charset=utf-8').send(MISSING_PAGE);
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(indexFile).mtimeMs;
+      if (mtimeMs !== indexCsp.mtimeMs) indexCsp = { mtimeMs, csp: pageCsp(readFileSync(indexFile, 'utf8')) };
+    } catch {
+      return reply
+        .code(503)
+        .header('Retry-After', '10')
+        .header('Content-Security-Policy', missingCsp)
+        .type('text/html; charset=utf-8')
+        .send(MISSING_PAGE);
     }
-    return reply.header('Cache-Control', 'no-cache').sendFile('index.html', { cacheControl: false });
+    return reply.header('Cache-Control', 'no-cache').header('Content-Security-Policy', indexCsp.csp).sendFile('index.html', { cacheControl: false });
   };
 
   app.get('/*', async (request, reply) => {

@@ -1,3 +1,4 @@
+import { authHeaders } from './access-token.js';
 import type { Asset, CandlesResponse, IndicatorsResponse, SeqTick } from './types.js';
 
 /** An HTTP error with the server's message (`{ error }`) or a description of what failed. */
@@ -26,7 +27,7 @@ async function getJson<T>(path: string, params: Record<string, string | number |
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   let res: Response;
   try {
-    res = await doFetch(url, { signal: options.signal, headers: { accept: 'application/json' } });
+    res = await doFetch(url, { signal: options.signal, headers: { accept: 'application/json', ...authHeaders() } });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError('The QuFLX server is not reachable', null);

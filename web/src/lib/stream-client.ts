@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import { socketAuth } from './access-token.js';
 import { api, type Fetch } from './api.js';
 import { LatencyMeter, RateMeter } from './latency.js';
 import type { CandleEvent, ClientToServerEvents, IndicatorRequest, SeqTick, ServerToClientEvents, SubscribeAck, SubscribeOk, SubscribeRequest } from './types.js';
@@ -530,6 +531,7 @@ const SOCKET_OPTIONS = {
   reconnection: false,
   autoConnect: false,
   timeout: 5000,
+  auth: socketAuth,
 };
 
 function describeReason(reason: string): string {
