@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { validateTickBatch } from '../../core/tick-validation.js';
 import type { Ingestor } from '../../ingest/ingestor.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { PairRegistry } from '../../redis/pair-registry.js';
 import type { TickStore } from '../../redis/tick-store.js';
 import { bearerMatches } from '../http-server.js';
 import { parseLimit, requirePair } from '../query.js';
@@ -9,6 +10,7 @@ import { parseLimit, requirePair } from '../query.js';
 export interface TickRoutesDeps {
   ingestor: Ingestor;
   store: TickStore;
+  registry: PairRegistry;
   metrics: Metrics;
   ingestToken: string | undefined;
   tickBufferSize: number;
@@ -44,11 +46,13 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
     const q = request.query as Record<string, unknown>;
     const pair = requirePair(q.pair);
     const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
-    return deps.store.recent(pair, limit);
+    // Any spelling reads the one instrument; a pair nobody sent has no ticks (and nothing is made for it).
+    const canonical = await deps.registry.resolve(pair);
+    return canonical === null ? [] : deps.store.recent(canonical, limit);
   });
 
   app.get('/api/assets', async () => {
-    const latest = await deps.store.assets();
-    return latest.map((t) => ({ pair: t.pair, price: t.price, timestamp: t.timestamp }));
+    const latest = await deps.store.latest(await deps.registry.all());
+    return latest.map(({ pair, tick }) => ({ pair, price: tick.price, timestamp: tick.timestamp }));
   });
 }
