@@ -52,6 +52,12 @@ describe('parseCsvTick', () => {
     expect(parse(['EUR/USD_otc', '1.0823', TS, 'x'.repeat(129)]).fields).toEqual(['id']);
   });
 
+  test('an id with a lone surrogate is rejected, naming the line and the field', () => {
+    expect(parse(['EUR/USD_otc', '1.0823', TS, 'a\ud800'], WITH_ID, 7).issues).toEqual([
+      { index: 7, field: 'id', message: 'must be well-formed Unicode text (it contains a lone surrogate)' },
+    ]);
+  });
+
   test('string garbage in price is rejected, quoting what was there', () => {
     const { issues } = parse(['EUR/USD_otc', 'abc', TS]);
     expect(issues).toEqual([{ index: 2, field: 'price', message: 'must be a decimal number like 1.0823, got "abc"' }]);
