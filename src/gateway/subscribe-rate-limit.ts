@@ -7,12 +7,13 @@ export interface RateLimit {
 }
 
 /**
- * Subscribes per socket. The burst covers a page opening (a subscribe per pair in its list, up
- * to the 50 pairs a socket may follow, and a chart per pane) and a reconnect; the rate lets a
- * trader switch pairs and timeframes as fast as a person clicks. A socket asking for ten
- * indicators again and again gets about one answer a second.
+ * Subscribes per socket, costed 1 plus 1 per indicator. The burst covers a page opening (a
+ * subscribe per pair in its list, up to the 50 pairs a socket may follow, and a chart per pane)
+ * and a reconnect; the rate lets a page switch pairs as fast as its answers come for a while (a
+ * switch with two indicators costs about 4) and a few times a second for good. A socket asking
+ * for ten indicators again and again gets about two answers a second.
  */
-export const SUBSCRIBE_LIMIT: RateLimit = { burst: 100, perSecond: 10 };
+export const SUBSCRIBE_LIMIT: RateLimit = { burst: 200, perSecond: 20 };
 
 /** A token bucket with its own clock (ms); `take` says how long to wait when it is short. */
 export class TokenBucket {
