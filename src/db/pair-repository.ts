@@ -26,3 +26,9 @@ export async function storedPairs(db: pg.Pool | pg.ClientBase): Promise<string[]
   }
   return [...bySymbol.values()].map((x) => x.pair).sort();
 }
+
+/** The stored spelling of `pair`'s symbol (any spelling finds it), or `pair` itself when nothing of it is stored. */
+export async function storedSpelling(db: pg.Pool | pg.ClientBase, pair: string): Promise<string> {
+  const sym = toSymbol(pair);
+  return (await storedPairs(db)).find((p) => toSymbol(p) === sym) ?? pair;
+}
