@@ -108,13 +108,19 @@ export class PairRegistry {
     return names.sort();
   }
 
-  /** The ticks under their canonical pairs when every pair is cached (no I/O), else null. */
+  /** The ticks under their canonical pairs when every pair's symbol is cached (no I/O), else null. */
   named(ticks: readonly Tick[]): readonly Tick[] | null {
     let out: Tick[] | null = null;
     for (let i = 0; i < ticks.length; i++) {
       const t = ticks[i]!;
-      const name = this.bySpelling.get(t.pair);
-      if (name === undefined) return null;
+      let name = this.bySpelling.get(t.pair);
+      if (name === undefined) {
+        // A new spelling of a known symbol: remembered, so the next one is a plain lookup.
+        const sym = toSymbol(t.pair);
+        name = this.bySymbol.get(sym);
+        if (name === undefined) return null;
+        this.remember(t.pair, sym, name);
+      }
       if (name !== t.pair) (out ??= ticks.slice())[i] = { ...t, pair: name };
     }
     return out ?? ticks;

@@ -1,6 +1,9 @@
 import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { RedisProcess } from '../helpers/redis-process.js';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
@@ -140,5 +143,22 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     expect((await getJson(`${second.url}/api/assets`)).map((a: { pair: string }) => a.pair)).toEqual(['EUR/USD_otc']);
     await waitFor(async () => (await db.count()) === 15, 10_000, 'rows stored');
     expect(await storedPairs(second)).toEqual([{ pair: 'EUR/USD_otc', n: 15 }]);
+  });
+
+  test('a running server whose Redis comes back empty writes the names it uses back', async () => {
+    const redisProc = await RedisProcess.start('always');
+    cleanups.push(() => redisProc.stop());
+    const t = await app({ REDIS_URL: redisProc.url });
+    expect((await postTicks(t.url, makeTicks('EUR/USD_otc', 5, Date.now() - 20_000))).body.accepted).toBe(5);
+    await redisProc.kill();
+    for (const f of await readdir(redisProc.dir)) await rm(path.join(redisProc.dir, f), { recursive: true, force: true }); // its data is gone
+    await redisProc.startServer();
+    const check = createClient({ url: redisProc.url, RESP: 2 });
+    await check.connect();
+    cleanups.push(() => check.close());
+    await waitFor(async () => (await check.hGet(`${t.prefix}instruments`, 'EURUSD_otc')) === 'EUR/USD_otc', 15_000, 'names restored');
+    await waitFor(async () => (await postTicks(t.url, makeTicks('EURUSD_otc', 3, Date.now() - 5000))).status === 202, 15_000, 'ingest back');
+    const recent = await getJson(`${t.url}/api/ticks?pair=EURUSD_otc`);
+    expect(recent.map((x: { pair: string }) => x.pair)).toEqual(Array(3).fill('EUR/USD_otc'));
   });
 });
