@@ -201,6 +201,13 @@ export class Ingestor {
       if (ticks.length === 0 && this.queue[0] === job) this.queue.shift();
       this.naming = false;
     } catch (err) {
+      // Callers that can retry are told now rather than wait behind the feed's ticks.
+      for (const waiting of this.queue.filter((j) => j.reject)) {
+        this.queue.splice(this.queue.indexOf(waiting), 1);
+        this.queued -= waiting.ticks.length;
+        waiting.reject!(new UnavailableError(`Redis write failed: ${(err as Error).message}`));
+      }
+      this.metrics.ingestQueued.set(this.queued);
       const delay = backoffDelay(this.namingFailures++);
       this.retryLog.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot register new pair names (redis); feed ticks wait');
       await new Promise((r) => setTimeout(r, delay).unref());
