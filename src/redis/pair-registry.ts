@@ -81,11 +81,6 @@ export class PairRegistry {
     return seeding;
   }
 
-  /** The canonical name of `pair` when this process knows it already (no I/O). */
-  cached(pair: string): string | undefined {
-    return this.bySpelling.get(pair);
-  }
-
   /** The canonical name of `pair`, or null when no tick of its symbol was ever accepted. Reads only. */
   async resolve(pair: string): Promise<string | null> {
     const hit = this.bySpelling.get(pair);
