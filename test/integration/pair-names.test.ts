@@ -44,13 +44,14 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     const both = await collector(t.url);
     await both.subscribe('US500');
 
-    const base = Date.now() - 20_000;
+    const base = Date.now() - 40_000;
     const first = makeTicks('US.500', 50, base);
     expect((await postTicks(t.url, first)).body).toEqual({ accepted: 50, duplicates: 0 });
     // One socket following two spellings follows the one instrument: each tick reaches it once.
     expect(await both.subscribe('US.500')).toMatchObject({ ok: true, pair: 'US.500', seq: 50 });
-    const second = makeTicks('US500', 50, base + 1000).map((x) => ({ ...x, price: x.price + 1 }));
-    const third = makeTicks('US-500', 50, base + 2000).map((x) => ({ ...x, price: x.price + 2 }));
+    // Ten seconds apart: at least three 5-second candles.
+    const second = makeTicks('US500', 50, base + 10_000).map((x) => ({ ...x, price: x.price + 1 }));
+    const third = makeTicks('US-500', 50, base + 20_000).map((x) => ({ ...x, price: x.price + 2 }));
     expect((await postTicks(t.url, second)).body).toEqual({ accepted: 50, duplicates: 0 });
     expect((await postTicks(t.url, third)).body).toEqual({ accepted: 50, duplicates: 0 });
     // The same ticks under another spelling are the same ticks of the same instrument.
