@@ -70,7 +70,7 @@ export async function measureOurLoss(options: {
   let dropped = 0;
   const run = await paced(options.ratePerS, options.durationMs, (n) => {
     const ticks: Tick[] = validateTickBatch(stream.take(n), Date.now());
-    if (!options.ingestor.offer(ticks, 'bench')) dropped += n;
+    dropped += ticks.length - options.ingestor.offer(ticks, 'bench');
   });
   const t0 = performance.now();
   await options.ingestor.drain(10_000);

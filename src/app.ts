@@ -23,8 +23,10 @@ import { connectRedis, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
+import { storedPairs } from './db/pair-repository.js';
 import { checkRedisDurability } from './redis/durability.js';
-import { RedisKeys } from './redis/keys.js';
+import { RedisKeys, redisDatabase } from './redis/keys.js';
+import { PairRegistry } from './redis/pair-registry.js';
 import { REDIS_DEADLINES_MS, RedisLink } from './redis/redis-link.js';
 import { TickStore } from './redis/tick-store.js';
 
@@ -51,6 +53,7 @@ export class QuflxApp {
     readonly url: string,
     readonly keys: RedisKeys,
     readonly store: TickStore,
+    readonly registry: PairRegistry,
     readonly persister: Persister,
     readonly ingestor: Ingestor,
     readonly gateway: SocketGateway,
@@ -92,9 +95,15 @@ export class QuflxApp {
       if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
 
       const metrics = options.metrics ?? new Metrics();
-      const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix);
+      // Channels carry the database index, so deployments on other databases of this Redis stay apart.
+      const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix, redisDatabase(redisUrl));
       const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize });
       await store.init();
+      const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });
+      // Redis may come back (a 'ready' after this one) without its data: the names in use stay canonical.
+      redis.on('ready', () => {
+        registry.restore().catch((err: Error) => log.warn({ err: err.message }, 'could not restore pair names to redis'));
+      });
 
       // The persister starts once the schema is in place; an unreachable database only delays it.
       const persistClient = await connectRedis(redisUrl, 'quflx-persist', log);
@@ -115,10 +124,15 @@ export class QuflxApp {
         if (ok) persister.start();
         return ok;
       });
+      // The stored pairs keep their names even when Redis lost the registry.
+      registry
+        .seedFrom(async () => ((await schemaReady) ? storedPairs(database.pool) : []))
+        .catch((err: Error) => log.warn({ err: err.message }, 'could not seed pair names from the database'));
 
       const ingestor = new Ingestor(store, metrics, log, {
         isAvailable: () => redisLink.usable,
         deadline: (write) => redisLink.within(write, REDIS_DEADLINES_MS.ingest, 'ingest write'),
+        registry,
       });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
@@ -128,6 +142,7 @@ export class QuflxApp {
         ingestor,
         store,
         redisLink,
+        registry,
         metrics,
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
@@ -138,14 +153,22 @@ export class QuflxApp {
         cacheTtlS: config.candleCacheTtlS,
         schemaReady,
       });
-      registerCandleRoutes(http, { candles, cacheSize: config.candleCacheSize });
-      registerIndicatorRoutes(http, { candles });
+      registerCandleRoutes(http, { candles, registry, cacheSize: config.candleCacheSize });
+      registerIndicatorRoutes(http, { candles, registry });
       registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
       registerWebRoutes(http);
-      const gateway = new SocketGateway(http.server, store, candleStore, candles, subscriberClient, keys, metrics, log, {
-        snapshotSize: config.tickBufferSize,
-        candleCacheSize: config.candleCacheSize,
-        server: socketServerOptions(exposure),
+      const gateway = new SocketGateway({
+        httpServer: http.server,
+        store,
+        candleStore,
+        candleService: candles,
+        subscriberClient,
+        keys,
+        registry,
+        metrics,
+        log,
+        options: { snapshotSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize },
+        serverOptions: socketServerOptions(exposure),
       });
       if (config.accessToken) gateway.io.use(socketTokenGuard(config.accessToken));
       closers.push({ name: 'http', close: () => http.close() });
@@ -167,7 +190,7 @@ export class QuflxApp {
       }
       for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
       log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
-      return new QuflxApp(url, keys, store, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
+      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
     } catch (err) {
       await closeAll();
       throw err;

@@ -16,26 +16,31 @@ import { ConfigError } from './core/errors.js';
 import { pairProblem } from './core/pair.js';
 import { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { storedPairs, storedSpelling } from './db/pair-repository.js';
+import { RedisKeys, redisDatabase } from './redis/keys.js';
+import { PairRegistry } from './redis/pair-registry.js';
 import type { Logger } from './observability/logger.js';
 import { openServices, type Services } from './runtime/services.js';
 import { exportCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
-import { CsvFileError, formatLineIssue, importCsv, refreshCandleCache, type ImportProgress } from './csv/csv-import.js';
+import { connectCliRedis, CsvFileError, formatLineIssue, importCsv, refreshCandleCache, type ImportProgress } from './csv/csv-import.js';
 
 const USAGE = `Usage:
   npm run cli -- import <file.csv> [--skip-invalid]
   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
 
-import   Adds the ticks of a CSV file (header: pair,price,timestamp and optionally id) to the
-         database, in one transaction. Every line is checked; if any is invalid, nothing is
+import   Adds the ticks of a UTF-8 CSV file (header: pair,price,timestamp and optionally id) to
+         the database, in one transaction. Every line is checked; if any is invalid, nothing is
          written and the bad lines are listed, unless --skip-invalid is given. Ticks stored
-         already are skipped, so importing a file twice adds nothing. The candle cache of the
+         already are skipped, so importing a file twice adds nothing. Pairs are stored under
+         their canonical spelling (the first seen of their symbol). The candle cache of the
          pairs that got new ticks is refreshed.
 export   Writes a pair's stored ticks in time order as CSV (pair,price,timestamp,id) to --out
-         or to standard output. --from and --to are inclusive; each is an ISO 8601 date or
-         date-time (2024-11-22, 2024-11-22T18:26:40.123Z; UTC unless an offset is given) or
-         epoch milliseconds.
+         or to standard output; --pair takes any spelling of the pair. Ids that a spreadsheet
+         would run as formulas get a leading ' (import takes it off). --from and --to are
+         inclusive; each is an ISO 8601 date or date-time (2024-11-22, 2024-11-22T18:26:40.123Z;
+         UTC unless an offset is given) or epoch milliseconds.
 
-Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX,
+Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, MAX_PAIRS,
 LOG_LEVEL (default warn). Unset URLs: the servers of a running QuFLX, else embedded ones.
 Exit status: 0 done, 1 nothing imported or a failure, 2 bad usage.`;
 
@@ -191,13 +196,18 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
   }
   const { services, db } = await openDatabase(config, log);
   const started = Date.now();
+  const keys = new RedisKeys(config.keyPrefix, redisDatabase(services.redisUrl));
+  // Without Redis the import still runs; the pair names then come from the database alone.
+  const redis = await connectCliRedis(services.redisUrl, log);
   let progress: ImportProgressView | null = null;
   try {
+    const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });
+    await registry.seedFrom(() => storedPairs(db.pool));
     progress = new ImportProgressView((await stat(cmd.file)).size, process.stderr.isTTY === true);
     const p = progress;
     let result;
     try {
-      result = await importCsv(db.pool, { file: cmd.file, skipInvalid: cmd.skipInvalid, log, signal, onProgress: (x) => p.update(x) });
+      result = await importCsv(db.pool, { file: cmd.file, skipInvalid: cmd.skipInvalid, registry, log, signal, onProgress: (x) => p.update(x) });
     } finally {
       progress.stop();
     }
@@ -216,7 +226,8 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
 
     if (result.touchedPairs.length > 0) {
       try {
-        await refreshCandleCache(services.redisUrl, config.keyPrefix, result.touchedPairs, log);
+        if (!redis) throw new Error('Redis unreachable');
+        await refreshCandleCache(redis, keys, result.touchedPairs);
       } catch (err) {
         console.error(
           `warning: could not refresh the candle cache (${(err as Error).message || 'Redis unreachable'}): cached candles of ${result.touchedPairs.join(', ')} may be stale for up to ${config.candleCacheTtlS} s (CANDLE_CACHE_TTL_S)`,
@@ -231,6 +242,7 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
     return 0;
   } finally {
     progress?.stop();
+    if (redis?.isOpen) await redis.close().catch(() => redis.destroy());
     await db.close();
     await services.close();
   }
@@ -242,11 +254,13 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
   // A file is written under a temporary name and renamed when complete: never a half export.
   const partial = cmd.out === null ? null : `${cmd.out}.${process.pid}.partial`;
   try {
+    // Any spelling of the pair exports the one instrument, stored under its canonical name.
+    const pair = await storedSpelling(db.pool, cmd.pair);
     const client = await db.pool.connect();
     let rows: number;
     try {
       const out = partial === null ? process.stdout : createWriteStream(partial);
-      rows = await exportCsv(client, { pair: cmd.pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
+      rows = await exportCsv(client, { pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
     } catch (err) {
       client.release(true);
       if (partial) await rm(partial, { force: true });
@@ -255,7 +269,7 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
     }
     client.release();
     if (cmd.out !== null && partial !== null) await rename(partial, cmd.out);
-    console.error(`exported ${plural(rows, 'tick')} of ${cmd.pair}${cmd.out ? ` to ${cmd.out}` : ''} in ${seconds(Date.now() - started)}`);
+    console.error(`exported ${plural(rows, 'tick')} of ${pair}${cmd.out ? ` to ${cmd.out}` : ''} in ${seconds(Date.now() - started)}`);
     return 0;
   } finally {
     await db.close();

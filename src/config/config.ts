@@ -34,6 +34,8 @@ export interface Config {
   keyPrefix: string;
   /** This process's consumer name in the persist queue's group: stable across restarts, distinct per process. */
   persistConsumer: string;
+  /** Most pairs (symbols) ever registered; a tick naming a new pair past it is refused. */
+  maxPairs: number;
 }
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
@@ -79,6 +81,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = int('PORT', 3000, 0, 65_535);
   const host = str('HOST') ?? '127.0.0.1';
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  // The path selects the database (`redis://host:6379/5`); key names and channels depend on it.
+  if (redisUrl && !/^\/?(\d{1,5})?$/.test(safePath(redisUrl))) problems.push('REDIS_URL: the path must be a database number, like redis://127.0.0.1:6379/5');
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
 
   let feed: FeedConfig = { kind: 'simulated' };
@@ -136,6 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str('QUFLX_DATA_DIR') ?? '.data',
     keyPrefix: str('REDIS_KEY_PREFIX') ?? '',
     persistConsumer: str('PERSIST_CONSUMER') ?? `${hostname()}-${port}`,
+    maxPairs: int('MAX_PAIRS', 1000, 1, 100_000),
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');
@@ -158,4 +163,12 @@ function originProblem(raw: string): string | null {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http:// or https:// origin';
   if (u.pathname !== '/' || u.search || u.hash || u.username || u.password) return `must be only scheme, host and port, like ${u.origin}`;
   return null;
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
 }

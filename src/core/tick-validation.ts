@@ -47,6 +47,8 @@ export function validateTick(raw: unknown, index: number, nowMs: number, issues:
       if (id.length === 0 || id.length > ID_MAX_LENGTH) issue('id', `must be 1 to ${ID_MAX_LENGTH} characters`);
       // Control characters cannot be stored in PostgreSQL TEXT (NUL) and serve no feed.
       else if (/[\u0000-\u001f\u007f]/.test(id)) issue('id', 'must not contain control characters');
+      // A lone surrogate is not text: written as UTF-8 it becomes U+FFFD, and distinct ids would collapse into one.
+      else if (!id.isWellFormed()) issue('id', 'must be well-formed Unicode text (it contains a lone surrogate)');
     } else if (typeof id === 'number') {
       if (!Number.isSafeInteger(id)) issue('id', 'must be a string or an integer');
     } else issue('id', 'must be a string or an integer');

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type pg from 'pg';
 import { streamTicks } from '../db/tick-repository.js';
-import { CSV_COLUMNS, formatCsvNumber } from './csv-tick.js';
+import { CSV_COLUMNS, formatCsvNumber, guardCsvText } from './csv-tick.js';
 
 export interface ExportOptions {
   pair: string;
@@ -21,18 +21,23 @@ export interface ExportOptions {
   signal?: AbortSignal;
 }
 
-/** Writes the CSV (header `pair,price,timestamp,id`; id empty when the tick has none); returns the row count. */
+/**
+ * Writes the CSV (header `pair,price,timestamp,id`; id empty when the tick has none, guarded
+ * against spreadsheet formulas); returns the row count. `pair` is the stored (canonical) name.
+ */
 export async function exportCsv(client: pg.ClientBase, options: ExportOptions): Promise<number> {
   let rows = 0;
   const records = async function* () {
     for await (const t of streamTicks(client, options.pair, options.from, options.to)) {
       rows++;
-      yield [t.pair, formatCsvNumber(t.price), formatCsvNumber(t.timestamp), t.id ?? ''];
+      // Ids are the feed's text: guarded so a spreadsheet never runs one as a formula.
+      yield [t.pair, formatCsvNumber(t.price), formatCsvNumber(t.timestamp), t.id === null ? '' : guardCsvText(t.id)];
     }
   };
   await pipeline(
     Readable.from(records()),
-    stringify({ header: true, columns: [...CSV_COLUMNS] }),
+    // A guarded field is also quoted, as OWASP advises.
+    stringify({ header: true, columns: [...CSV_COLUMNS], quoted_match: /^'/ }),
     options.out,
     { end: !options.keepOpen, ...(options.signal ? { signal: options.signal } : {}) },
   );

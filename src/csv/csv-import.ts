@@ -11,11 +11,14 @@ import { createClient } from 'redis';
 import { CandleStore } from '../redis/candle-store.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { FieldIssue } from '../core/errors.js';
+import type { Tick } from '../core/tick.js';
 import { TIMEFRAMES } from '../core/timeframe.js';
-import { insertTicks, toRow, type TickRow } from '../db/tick-repository.js';
+import { insertTicks, toRow } from '../db/tick-repository.js';
 import type { Logger } from '../observability/logger.js';
-import { RedisKeys } from '../redis/keys.js';
+import type { RedisKeys } from '../redis/keys.js';
+import type { PairRegistry } from '../redis/pair-registry.js';
 import { CsvHeaderError, csvLayout, parseCsvTick, type CsvLayout } from './csv-tick.js';
+import { NotUtf8Error, strictUtf8 } from './strict-utf8.js';
 
 /**
  * Rows per insert. Kept below COPY_THRESHOLD on purpose: measured on 1M rows (2 cores, loopback),
@@ -24,6 +27,11 @@ import { CsvHeaderError, csvLayout, parseCsvTick, type CsvLayout } from './csv-t
 export const IMPORT_BATCH_ROWS = 10_000;
 /** Invalid lines kept in full for the report; the rest are only counted. */
 export const MAX_REPORTED_LINES = 50;
+/**
+ * The longest record (line) taken, in bytes. A tick line is under 300; this leaves room for other
+ * columns and stops a line with no end (a 1 GB line) long before memory does.
+ */
+export const MAX_RECORD_BYTES = 64 * 1024;
 
 /** One invalid line of the file and everything wrong with it. */
 export interface LineIssue {
@@ -47,6 +55,8 @@ export interface ImportOptions {
   maxReported?: number;
   /** Called about every 1000 records, and once at the end. */
   onProgress?: (p: ImportProgress) => void;
+  /** One instrument per symbol: ticks are stored under their pair's canonical name. */
+  registry: PairRegistry;
   /** Aborting rolls the transaction back and rejects with the signal's reason. */
   signal?: AbortSignal;
   log: Logger;
@@ -96,7 +106,8 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
   const { signal } = options;
   const totalBytes = (await stat(options.file)).size;
   const input = createReadStream(options.file);
-  const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true });
+  const utf8 = strictUtf8();
+  const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, max_record_size: MAX_RECORD_BYTES });
 
   const result: ImportResult = {
     records: 0,
@@ -115,17 +126,31 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
   let clientBroken = false;
   // One insert in flight while the next batch is parsed; its failure surfaces at the next await.
   let inFlight: Promise<void> | null = null;
-  let batch: TickRow[] = [];
-  let batchPairs = new Set<string>();
+  let batch: { tick: Tick; line: number }[] = [];
+  const invalid = (line: number, issues: FieldIssue[]) => {
+    result.invalid++;
+    if (result.reported.length < maxReported) result.reported.push({ line, issues });
+  };
   const flush = async () => {
     if (inFlight) await inFlight;
     inFlight = null;
     if (batch.length === 0) return;
-    const rows = batch;
-    const pairs = batchPairs;
+    const entries = batch;
     batch = [];
-    batchPairs = new Set();
-    const p = insertTicks(client, rows).then((n) => {
+    // Stored under the canonical names; a pair that would be new past MAX_PAIRS makes its lines invalid.
+    const { ticks, refused } = await options.registry.canonicalize(
+      entries.map((e) => e.tick),
+      'some',
+    );
+    for (const i of refused) {
+      const { tick, line } = entries[i]!;
+      result.valid--;
+      invalid(line, [
+        { index: line, field: 'pair', message: `${JSON.stringify(tick.pair)} would be a new pair past MAX_PAIRS (${options.registry.maxPairs} pairs)` },
+      ]);
+    }
+    const pairs = new Set(ticks.map((t) => t.pair));
+    const p = insertTicks(client, ticks.map((t) => toRow(t))).then((n) => {
       result.inserted += n;
       if (n > 0) for (const pair of pairs) touched.add(pair);
     });
@@ -136,7 +161,8 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
   try {
     await client.query('BEGIN');
     input.on('error', (err) => parser.destroy(err));
-    input.pipe(parser);
+    utf8.on('error', (err) => parser.destroy(err));
+    input.pipe(utf8).pipe(parser);
 
     let layout: CsvLayout | null = null;
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -154,15 +180,12 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
       result.records++;
       const issues: FieldIssue[] = [];
       const tick = parseCsvTick(record, layout, line, Date.now(), issues);
-      if (tick === null) {
-        result.invalid++;
-        if (result.reported.length < maxReported) result.reported.push({ line, issues });
-      } else {
+      if (tick === null) invalid(line, issues);
+      else {
         result.valid++;
         // Once the import is bound to roll back, writing more is pointless: only keep checking.
         if (options.skipInvalid || result.invalid === 0) {
-          batch.push(toRow(tick));
-          batchPairs.add(tick.pair);
+          batch.push({ tick, line });
           if (batch.length >= batchRows) await flush();
         }
       }
@@ -189,11 +212,16 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
   } catch (err) {
     if (inFlight) await (inFlight as Promise<void>).catch(() => undefined);
     input.destroy();
+    utf8.destroy();
     parser.destroy();
     await client.query('ROLLBACK').catch(() => {
       clientBroken = true;
     });
-    const csvErr = err as CsvError;
+    if (err instanceof NotUtf8Error) throw new CsvFileError(err.message);
+    const csvErr = err as CsvError & { lines?: number };
+    if (csvErr?.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new CsvFileError(`line ${csvErr.lines}: the line is longer than ${MAX_RECORD_BYTES} bytes (a tick line is under 300); is this a tick CSV?`);
+    }
     if (typeof csvErr?.code === 'string' && csvErr.code.startsWith('CSV_')) {
       throw new CsvFileError(`malformed CSV: ${csvErr.message}`);
     }
@@ -213,15 +241,10 @@ export function formatLineIssue(l: LineIssue): string {
 }
 
 /**
- * Deletes `historical:<SYM>:<TF>` and the candle state behind it (`cstate:<SYM>:<TF>`, which live
- * ticks keep rendering into the view while it exists) for every timeframe of every pair, so the
- * next candle request reads the database (and refills the cache) with the imported ticks in.
- * One DEL per key, so it also works on Redis Cluster. Throws when Redis cannot be reached within
- * a few seconds. Returns how many keys were deleted.
+ * A Redis connection for the CLI, or null when Redis cannot be reached within a few seconds (the
+ * import still works: pair names then come from the database alone).
  */
-export async function refreshCandleCache(redisUrl: string, keyPrefix: string, pairs: readonly string[], log: Logger): Promise<number> {
-  if (pairs.length === 0) return 0;
-  const keys = new RedisKeys(keyPrefix);
+export async function connectCliRedis(redisUrl: string, log: Logger): Promise<RedisClient | null> {
   const client = createClient({
     url: redisUrl,
     RESP: 2,
@@ -232,10 +255,23 @@ export async function refreshCandleCache(redisUrl: string, keyPrefix: string, pa
   client.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error in the csv import'));
   try {
     await client.connect();
-    const store = new CandleStore(client as unknown as RedisClient, keys);
-    const deleted = await Promise.all(pairs.map((pair) => store.invalidate(pair, TIMEFRAMES)));
-    return deleted.reduce((a, b) => a + b, 0);
-  } finally {
-    if (client.isOpen) await client.close().catch(() => client.destroy());
+    return client as unknown as RedisClient;
+  } catch (err) {
+    log.debug({ err: (err as Error).message }, 'redis unreachable from the csv import');
+    if (client.isOpen) client.destroy();
+    return null;
   }
+}
+
+/**
+ * Deletes `historical:<SYM>:<TF>` and the candle state behind it (`cstate:<SYM>:<TF>`, which live
+ * ticks keep rendering into the view while it exists) for every timeframe of every pair, so the
+ * next candle request reads the database (and refills the cache) with the imported ticks in.
+ * One DEL per key, so it also works on Redis Cluster. Returns how many keys were deleted.
+ */
+export async function refreshCandleCache(redis: RedisClient, keys: RedisKeys, pairs: readonly string[]): Promise<number> {
+  if (pairs.length === 0) return 0;
+  const store = new CandleStore(redis, keys);
+  const deleted = await Promise.all(pairs.map((pair) => store.invalidate(pair, TIMEFRAMES)));
+  return deleted.reduce((a, b) => a + b, 0);
 }

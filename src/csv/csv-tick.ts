@@ -66,7 +66,8 @@ function shown(text: string): string {
  * Turns one CSV record (its fields, laid out as the header says) into a tick, or pushes one issue
  * per broken rule into `issues` (with `index` = `line`) and returns null.
  *
- * - `pair` and `id` are taken verbatim (an id is identity: `" 7"` and `"7"` are different ids);
+ * - `pair` and `id` are taken verbatim (an id is identity: `" 7"` and `"7"` are different ids),
+ *   except that the formula guard export puts in front of an id is taken off (unguardCsvText);
  *   an empty id field means "no id".
  * - `price` and `timestamp` may have spaces around them; otherwise `price` must be a plain
  *   decimal number (`1.0823`; not `1e3`, `0x10`, `1,5`) and `timestamp` an integer of ms.
@@ -103,7 +104,7 @@ export function parseCsvTick(fields: readonly string[], layout: CsvLayout, line:
   }
 
   const id = layout.id === undefined ? undefined : fields[layout.id];
-  if (id !== undefined && id !== '') raw.id = id;
+  if (id !== undefined && id !== '') raw.id = unguardCsvText(id);
 
   const contract: FieldIssue[] = [];
   const tick = validateTick(raw, line, nowMs, contract);
@@ -134,4 +135,26 @@ export function formatCsvNumber(n: number): string {
   if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/**
+ * Text a spreadsheet would run as a formula: starting with `=`, `+`, `-`, `@`, tab or carriage
+ * return (OWASP's CSV injection list).
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+/** Text that reads as already guarded: a `'` before a formula start or another `'`. */
+const GUARDED = /^'[=+\-@\t\r']/;
+
+/**
+ * Guards a text field for spreadsheets (OWASP CSV injection): one `'` goes in front of text that
+ * starts like a formula, and in front of text that would otherwise read as guarded, so that
+ * unguardCsvText undoes exactly what this added: unguard(guard(x)) === x for every x.
+ */
+export function guardCsvText(text: string): string {
+  return FORMULA_START.test(text) || GUARDED.test(text) ? `'${text}` : text;
+}
+
+/** Takes off the `'` that guardCsvText put in front; any other text is left as it is. */
+export function unguardCsvText(text: string): string {
+  return GUARDED.test(text) ? text.slice(1) : text;
 }

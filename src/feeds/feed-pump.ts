@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FieldIssue } from '../core/errors.js';
 import { validateTick } from '../core/tick-validation.js';
 import type { Tick } from '../core/tick.js';
@@ -7,13 +8,19 @@ import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
 import type { Feed } from './feed.js';
 
+/** Ticks validated and offered per slice of a message; the event loop runs between slices. */
+export const PUMP_SLICE = 5000;
+
 /**
  * Moves a feed's batches into the ingestor. A bad tick from a feed is dropped alone (the feed
- * cannot be asked to fix it), counted, and logged at most every few seconds.
+ * cannot be asked to fix it), counted, and logged at most every few seconds. A big message is
+ * taken in slices, letting the event loop (and the ingest queue) move between them; what the
+ * bounded ingest queue cannot take is dropped, and the message's account is logged.
  */
 export class FeedPump {
   private readonly done: Promise<void>;
   private readonly throttled: ThrottledLog;
+  private readonly overflowLog: ThrottledLog;
 
   constructor(
     private readonly feed: Feed,
@@ -22,24 +29,40 @@ export class FeedPump {
     private readonly log: Logger,
   ) {
     this.throttled = new ThrottledLog(log);
+    this.overflowLog = new ThrottledLog(log);
     this.done = this.run();
   }
 
   private async run(): Promise<void> {
     try {
-      for await (const batch of this.feed) {
-        const now = Date.now();
-        const issues: FieldIssue[] = [];
-        const ticks: Tick[] = [];
-        batch.forEach((raw, i) => {
-          const t = validateTick(raw, i, now, issues);
-          if (t) ticks.push(t);
-        });
-        if (issues.length > 0) this.reject(issues);
-        this.ingestor.offer(ticks, this.feed.source);
-      }
+      for await (const batch of this.feed) await this.take(batch);
     } catch (err) {
       this.log.error({ err, source: this.feed.source }, 'feed failed');
+    }
+  }
+
+  private async take(batch: unknown[]): Promise<void> {
+    let valid = 0;
+    let taken = 0;
+    for (let start = 0; start < batch.length; start += PUMP_SLICE) {
+      if (start > 0) await nextTurn();
+      const now = Date.now();
+      const issues: FieldIssue[] = [];
+      const ticks: Tick[] = [];
+      const end = Math.min(batch.length, start + PUMP_SLICE);
+      for (let i = start; i < end; i++) {
+        const t = validateTick(batch[i], i, now, issues);
+        if (t) ticks.push(t);
+      }
+      if (issues.length > 0) this.reject(issues);
+      valid += ticks.length;
+      taken += this.ingestor.offer(ticks, this.feed.source);
+    }
+    if (taken < valid) {
+      this.overflowLog.warn(
+        { source: this.feed.source, ticks: batch.length, valid, taken, dropped: valid - taken, queued: this.ingestor.backlog },
+        `ingest queue full: took ${taken} of the ${valid} valid ticks of a feed message, dropped ${valid - taken}`,
+      );
     }
   }
 

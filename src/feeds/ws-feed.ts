@@ -11,6 +11,8 @@ export interface WsFeedOptions {
   silentMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** The backoff starts over only once a link has stayed open this long (a feed that accepts and drops at once is not retried in a storm). */
+  healthyMs?: number;
   /** Called for a message that is not JSON (the pump never sees it). */
   onBadMessage?: (reason: string) => void;
 }
@@ -19,7 +21,8 @@ export type WsFeedState = 'connecting' | 'open' | 'closed';
 
 /**
  * Client for a `ws://` / `wss://` JSON tick feed: each text message is one tick or an array.
- * Reconnects with capped, jittered backoff; pings and treats silence as a dead link.
+ * Reconnects with capped, jittered backoff, reset only after a link stayed up `healthyMs`; pings
+ * and treats silence as a dead link.
  */
 export class WsFeed implements Feed {
   readonly source = 'ws' as const;
@@ -29,6 +32,7 @@ export class WsFeed implements Feed {
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
+  private healthyTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
   private readonly silentMs: number;
   state: WsFeedState = 'connecting';
@@ -46,7 +50,7 @@ export class WsFeed implements Feed {
     const ws = new WebSocket(this.options.url, { handshakeTimeout: 10_000 });
     this.socket = ws;
     ws.on('open', () => {
-      this.attempts = 0;
+      this.healthyTimer = setTimeout(() => (this.attempts = 0), this.options.healthyMs ?? 5000);
       this.connects++;
       this.state = 'open';
       this.lastHeard = Date.now();
@@ -69,6 +73,8 @@ export class WsFeed implements Feed {
     ws.on('error', (err) => this.options.log.debug({ err: err.message }, 'feed socket error'));
     ws.on('close', () => {
       this.stopWatchdog();
+      if (this.healthyTimer) clearTimeout(this.healthyTimer);
+      this.healthyTimer = null;
       if (this.socket === ws) this.socket = null;
       if (this.closed) return;
       const delay = backoffDelay(this.attempts++, this.options.minBackoffMs ?? 100, this.options.maxBackoffMs ?? 10_000);
@@ -102,6 +108,7 @@ export class WsFeed implements Feed {
     this.closed = true;
     this.state = 'closed';
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.healthyTimer) clearTimeout(this.healthyTimer);
     this.stopWatchdog();
     this.socket?.terminate();
     this.queue.close();

@@ -8,7 +8,8 @@ import type { Logger } from '../observability/logger.js';
 import type { CandleStore } from '../redis/candle-store.js';
 import type { CandleEvent } from '../shared/events.js';
 
-export const candleRoom = (pair: string, tf: Timeframe) => `candles:${pair}:${tf}`;
+/** The room of an instrument's live candles of one timeframe: by symbol, like its tick room. */
+export const candleRoom = (sym: string, tf: Timeframe) => `candles:${sym}:${tf}`;
 
 /** Canonical name of an indicator with its parameters, e.g. `macd(fast=12,signal=9,slow=26)`. */
 export function indicatorKey(spec: IndicatorSpec): string {
@@ -22,6 +23,8 @@ export function indicatorKey(spec: IndicatorSpec): string {
 const MAX_CANDLES = 20_000;
 
 interface Stream {
+  /** The instrument's canonical pair name (taken from its ticks once they come). */
+  pair: string;
   /** Sockets following this pair/timeframe. */
   sockets: number;
   /** Live indicators by key, with how many sockets asked for each. */
@@ -31,7 +34,8 @@ interface Stream {
 }
 
 /**
- * Live candles for subscribers: after each fan-out of a pair's ticks, the buckets those ticks
+ * Live candles for subscribers, per instrument (keyed by symbol) and timeframe: after each fan-out
+ * of an instrument's ticks, the buckets those ticks
  * touched are read from the shared Redis candle cache (so every process sends the same candle,
  * late ticks included) and sent as `candle` events to the pair/timeframe room, in time order,
  * with the values of the indicators its subscribers asked for. Indicators are streamed:
@@ -51,12 +55,19 @@ export class CandleFeed {
 
   /**
    * Joins a subscriber: candle history (cache-first; fills the cache that live updates read) and,
-   * per indicator asked for, its values over that history.
+   * per indicator asked for, its values over that history. `pair` is the instrument's canonical
+   * name, or null when it has no data yet (nothing is read, and no cache is made for it).
    */
-  async add(pair: string, tf: Timeframe, specs: IndicatorSpec[]): Promise<{ candles: Candle[]; indicators: Record<string, IndicatorPoint[]> }> {
+  async add(
+    sym: string,
+    pair: string | null,
+    tf: Timeframe,
+    specs: IndicatorSpec[],
+  ): Promise<{ candles: Candle[]; indicators: Record<string, IndicatorPoint[]> }> {
     const warmup = Math.max(0, ...specs.map(warmupCandles));
-    const history = (await this.service.candles(pair, tf, Math.min(MAX_CANDLES, this.cacheSize + warmup))).candles;
-    const stream = this.stream(pair, tf);
+    const history = pair === null ? [] : (await this.service.candles(pair, tf, Math.min(MAX_CANDLES, this.cacheSize + warmup))).candles;
+    const stream = this.stream(sym, pair ?? sym, tf);
+    if (pair !== null) stream.pair = pair;
     stream.sockets++;
     const indicators: Record<string, IndicatorPoint[]> = {};
     for (const spec of specs) {
@@ -73,8 +84,8 @@ export class CandleFeed {
     return { candles: history.slice(-this.cacheSize), indicators };
   }
 
-  remove(pair: string, tf: Timeframe, keys: readonly string[]): void {
-    const id = `${pair}\n${tf}`;
+  remove(sym: string, tf: Timeframe, keys: readonly string[]): void {
+    const id = `${sym}\n${tf}`;
     const stream = this.streams.get(id);
     if (!stream) return;
     for (const key of keys) {
@@ -84,28 +95,30 @@ export class CandleFeed {
     if (--stream.sockets <= 0) this.streams.delete(id);
   }
 
-  private stream(pair: string, tf: Timeframe): Stream {
-    const id = `${pair}\n${tf}`;
+  private stream(sym: string, pair: string, tf: Timeframe): Stream {
+    const id = `${sym}\n${tf}`;
     let s = this.streams.get(id);
-    if (!s) this.streams.set(id, (s = { sockets: 0, indicators: new Map(), chain: Promise.resolve() }));
+    if (!s) this.streams.set(id, (s = { pair, sockets: 0, indicators: new Map(), chain: Promise.resolve() }));
     return s;
   }
 
-  /** Called with each fan-out batch of a pair (seq order). */
-  onTicks(pair: string, ticks: readonly SeqTick[]): void {
+  /** Called with each fan-out batch of an instrument (seq order; the ticks carry its canonical name). */
+  onTicks(sym: string, ticks: readonly SeqTick[]): void {
     for (const [id, stream] of this.streams) {
-      const [p, tf] = id.split('\n') as [string, Timeframe];
-      if (p !== pair) continue;
+      const [s, tf] = id.split('\n') as [string, Timeframe];
+      if (s !== sym) continue;
+      stream.pair = ticks[0]!.pair;
       const times = [...new Set(ticks.map((t) => bucketTime(t.timestamp, tf)))].sort((a, b) => a - b);
-      stream.chain = stream.chain.then(() => this.emit(pair, tf, stream, times));
+      stream.chain = stream.chain.then(() => this.emit(sym, tf, stream, times));
     }
   }
 
-  private async emit(pair: string, tf: Timeframe, stream: Stream, times: number[]): Promise<void> {
+  private async emit(sym: string, tf: Timeframe, stream: Stream, times: number[]): Promise<void> {
+    const pair = stream.pair;
     try {
       let states = await this.store.readStates(pair, tf, times);
       if (states.length === 0) {
-        // The cache expired while subscribed: refill it (it then includes these ticks) and read again.
+        // The cache expired while subscribed (or was never made): fill it (it then includes these ticks) and read again.
         await this.service.candles(pair, tf, this.cacheSize);
         states = await this.store.readStates(pair, tf, times);
       }
@@ -113,7 +126,7 @@ export class CandleFeed {
         const candle = toCandle(state);
         const event: CandleEvent = { pair, timeframe: tf, candle };
         if (stream.indicators.size > 0) event.indicators = await this.indicatorValues(pair, tf, stream, candle);
-        this.send(candleRoom(pair, tf), event);
+        this.send(candleRoom(sym, tf), event);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message, pair, tf }, 'live candle update failed');

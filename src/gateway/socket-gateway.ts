@@ -1,36 +1,41 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import { pairProblem } from '../core/pair.js';
-import { backoffDelay } from '../lib/backoff.js';
-import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../core/timeframe.js';
 import type { CandleService } from '../candles/candle-service.js';
-import type { CandleStore } from '../redis/candle-store.js';
-import { CandleFeed, candleRoom, indicatorKey } from './candle-feed.js';
-import { parseIndicatorRequest, type IndicatorSpec } from '../core/indicators/catalog.js';
-import { ValidationError } from '../core/errors.js';
+import { indicatorKey } from './candle-feed.js';
+import { toSymbol } from '../core/pair.js';
+import { parseSubscribeRequest, parseUnsubscribeRequest, subscribeCost, type SubscribeSpec } from '../core/subscribe-request.js';
 import type { SeqTick } from '../core/tick.js';
+import type { Timeframe } from '../core/timeframe.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { RedisKeys } from '../redis/keys.js';
+import type { PairRegistry } from '../redis/pair-registry.js';
 import { TickSubscriber } from '../redis/tick-subscriber.js';
+import type { CandleStore } from '../redis/candle-store.js';
 import type { TickStore } from '../redis/tick-store.js';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../shared/events.js';
+import { CandleFeed, candleRoom } from './candle-feed.js';
+import { CLIENT_BUFFER_LIMITS, dropConnection, watchClientBuffer, type BufferedStats, type ClientBufferLimits } from './client-backpressure.js';
+import { SeqTracker } from './seq-tracker.js';
+import { rateLimited, SUBSCRIBE_LIMIT, TokenBucket, type RateLimit } from './subscribe-rate-limit.js';
+import { pairRoom, TickFanout } from './tick-fanout.js';
 
-/** Live candles of one pair for one socket, and the indicators that ride along. */
-interface CandleSubscription {
-  tf: Timeframe;
-  indicators: string[];
+/** One instrument a socket follows. */
+interface Subscription {
+  /** Live candles and the indicators riding along; null: ticks only. */
+  candles: { tf: Timeframe; indicators: string[] } | null;
 }
 
 interface SocketData {
-  /** Subscribed pairs, each with its live candles (null: ticks only). */
-  pairs: Map<string, CandleSubscription | null>;
+  /** Followed instruments by symbol: every spelling of a pair is one subscription. */
+  subs: Map<string, Subscription>;
   /** A socket's subscribe/unsubscribe requests run one after another, in order. */
   queue: Promise<unknown>;
+  subscribes: TokenBucket;
 }
 
-const MAX_INDICATORS = 10;
+type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface GatewayOptions {
@@ -41,294 +46,205 @@ export interface GatewayOptions {
   maxPairsPerSocket?: number;
   /** Ticks per pair kept after fan-out, to close the race between snapshot and room join. */
   recentSize?: number;
-  /** Socket.IO server options (CORS, the handshake check); default: same-origin only. */
-  server?: Partial<ServerOptions>;
+  /** Subscribes per socket (token bucket). */
+  subscribeLimit?: RateLimit;
+  /** What the server buffers for one client before dropping it. */
+  clientBuffer?: ClientBufferLimits;
 }
 
-const room = (pair: string) => `pair:${pair}`;
+export interface GatewayDeps {
+  httpServer: HttpServer;
+  store: TickStore;
+  candleStore: CandleStore;
+  candleService: CandleService;
+  /** A Redis connection of the gateway's own, for pub/sub. */
+  subscriberClient: RedisClient;
+  keys: RedisKeys;
+  registry: PairRegistry;
+  metrics: Metrics;
+  log: Logger;
+  options: GatewayOptions;
+  /** Socket.IO server options laid over QuFLX's own (CORS, allowRequest, ...). */
+  serverOptions?: Partial<ServerOptions>;
+}
+
+/**
+ * The gateway's own Socket.IO server options; `extra` (the exposure policy: CORS, the handshake
+ * check, see http/exposure.ts) goes over them. With no extra, only same-origin pages connect.
+ */
+export function gatewayServerOptions(extra: Partial<ServerOptions> = {}): Partial<ServerOptions> {
+  return { serveClient: false, ...extra };
+}
 
 /**
  * Socket.IO side of the live path. Ticks come from Redis pub/sub (so every process sharing the
- * Redis delivers every tick), are grouped per pair for one event-loop turn and sent to the pair's
- * room in seq order. A subscriber gets a snapshot with the current seq and then exactly the ticks
- * after it: ones fanned out while it was joining are sent to it alone, older ones are held back.
+ * Redis delivers every tick), pass the per-instrument seq tracker (repeats dropped, gaps
+ * backfilled) and go out to the instrument's room, grouped per event-loop turn, in seq order. A
+ * subscriber gets a snapshot with the current seq and then exactly the ticks after it.
+ * Instruments are keyed by symbol and named by the pair registry: any spelling of a pair
+ * subscribes to the one instrument, and everything sent carries its canonical name.
  */
 export class SocketGateway {
-  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  readonly io: GatewayServer;
   private readonly subscriber: TickSubscriber;
-  private readonly pending = new Map<string, SeqTick[]>();
-  private readonly recent = new Map<string, SeqTick[]>();
-  /** Sockets that joined a pair at snapshot seq S and must not get ticks <= S. */
-  private readonly joins = new Map<string, Map<string, number>>();
-  /** Per pair: the last seq fanned out, to spot gaps and repeats. */
-  private readonly lastSeq = new Map<string, number>();
-  /** Pairs being backfilled, with the ticks that arrived meanwhile. */
-  private readonly resyncing = new Map<string, SeqTick[]>();
-  private flushScheduled = false;
-  private closed = false;
-  private readonly maxPairs: number;
-  private readonly recentSize: number;
-
+  private readonly seq: SeqTracker;
+  private readonly fanout: TickFanout;
   private readonly candles: CandleFeed;
+  private readonly maxPairs: number;
+  private closed = false;
 
-  constructor(
-    httpServer: HttpServer,
-    private readonly store: TickStore,
-    candleStore: CandleStore,
-    candleService: CandleService,
-    subscriberClient: RedisClient,
-    keys: RedisKeys,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-    private readonly options: GatewayOptions,
-  ) {
+  constructor(private readonly deps: GatewayDeps) {
+    const { options, log } = deps;
     this.maxPairs = options.maxPairsPerSocket ?? 50;
-    this.recentSize = options.recentSize ?? 1000;
-    this.subscriber = new TickSubscriber(subscriberClient, keys, (t) => this.onTick(t), log);
-    this.io = new Server(httpServer, { serveClient: false, ...options.server });
-    this.candles = new CandleFeed((to, event) => this.io.to(to).emit('candle', event), candleStore, candleService, options.candleCacheSize, log);
+    this.io = new Server(deps.httpServer, gatewayServerOptions(deps.serverOptions));
+    this.candles = new CandleFeed((to, event) => this.io.to(to).emit('candle', event), deps.candleStore, deps.candleService, options.candleCacheSize, log);
+    this.fanout = new TickFanout(this.io as unknown as Server, (sym, ticks) => this.candles.onTicks(sym, ticks), options.recentSize ?? 1000);
+    this.seq = new SeqTracker({
+      snapshot: (sym) => deps.store.snapshot(sym, options.snapshotSize),
+      deliver: (sym, tick) => this.fanout.enqueue(sym, tick),
+      log,
+    });
+    this.subscriber = new TickSubscriber(deps.subscriberClient, deps.keys, (sym, tick) => this.seq.onTick(sym, tick), log);
     this.io.on('connection', (socket) => this.onConnection(socket));
     // After the subscriber link comes back, fetch whatever was published while it was down.
-    subscriberClient.on('ready', () => {
-      for (const pair of this.subscriber.pairs) void this.resync(pair);
+    deps.subscriberClient.on('ready', () => {
+      for (const sym of this.subscriber.symbols) void this.seq.resync(sym);
     });
   }
 
   private onConnection(socket: GatewaySocket): void {
-    socket.data.pairs = new Map();
+    const { metrics, log, options } = this.deps;
+    socket.data.subs = new Map();
     socket.data.queue = Promise.resolve();
+    socket.data.subscribes = new TokenBucket(options.subscribeLimit ?? SUBSCRIBE_LIMIT);
+    watchClientBuffer(socket, options.clientBuffer ?? CLIENT_BUFFER_LIMITS, (stats) => this.dropSlow(socket, stats));
     const inOrder = <T>(work: () => Promise<T>): Promise<T> => {
       const next = socket.data.queue.then(work, work);
       socket.data.queue = next.catch(() => undefined);
       return next;
     };
-    this.metrics.socketClients.inc();
+    metrics.socketClients.inc();
     socket.on('subscribe', (request, ack) => {
       if (typeof ack !== 'function') return; // nobody to answer; the contract requires an ack
-      inOrder(() => this.subscribe(socket, request)).then(
+      const parsed = parseSubscribeRequest(request);
+      // Answered at once when over the limit: a flood never queues up work.
+      const waitMs = socket.data.subscribes.take(subscribeCost(parsed));
+      if (waitMs > 0) {
+        metrics.subscribesLimited.inc();
+        return ack(rateLimited(waitMs));
+      }
+      if (!parsed.ok) return ack(parsed);
+      inOrder(() => this.subscribe(socket, parsed.value)).then(
         ({ reply, missed }) => {
           ack(reply);
           // Right after the ack, before any later fan-out, so the socket sees seqs in order.
           if (missed && missed.length > 0) socket.emit('ticks', missed);
         },
         (err: Error) => {
-          this.log.warn({ err: err.message }, 'subscribe failed');
+          log.warn({ err: err.message }, 'subscribe failed');
           ack({ ok: false, error: `subscribe failed: ${err.message}` });
         },
       );
     });
     socket.on('unsubscribe', (request, ack) => {
-      const pair = (request as { pair?: unknown } | null)?.pair;
-      const problem = pairProblem(pair);
-      if (problem) {
-        if (typeof ack === 'function') ack({ ok: false, error: `pair ${problem}` });
+      const parsed = parseUnsubscribeRequest(request);
+      if (!parsed.ok) {
+        if (typeof ack === 'function') ack(parsed);
         return;
       }
-      void inOrder(() => this.leave(socket, pair as string)).then(() => typeof ack === 'function' && ack({ ok: true }));
+      void inOrder(() => this.leave(socket, toSymbol(parsed.value.pair))).then(() => typeof ack === 'function' && ack({ ok: true }));
     });
     socket.on('disconnect', () => {
-      this.metrics.socketClients.dec();
-      for (const pair of [...socket.data.pairs.keys()]) void this.leave(socket, pair);
+      metrics.socketClients.dec();
+      for (const sym of [...socket.data.subs.keys()]) void this.leave(socket, sym);
     });
   }
 
-  private async subscribe(socket: GatewaySocket, request: unknown): Promise<{ reply: SubscribeAck; missed?: SeqTick[] }> {
+  private dropSlow(socket: GatewaySocket, stats: BufferedStats): void {
+    if (!socket.connected) return;
+    this.deps.metrics.socketSlowDisconnects.inc({ transport: stats.transport });
+    this.deps.log.warn(
+      { socket: socket.id, ...stats, limits: this.deps.options.clientBuffer ?? CLIENT_BUFFER_LIMITS },
+      'socket client too far behind (not reading); disconnected, it reconnects and backfills by seq',
+    );
+    dropConnection(socket);
+  }
+
+  private async subscribe(socket: GatewaySocket, spec: SubscribeSpec): Promise<{ reply: SubscribeAck; missed?: SeqTick[] }> {
     const fail = (error: string) => ({ reply: { ok: false as const, error } });
-    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      return fail('subscribe takes an object { pair, timeframe? }');
-    }
-    const { pair, timeframe, indicators } = request as { pair?: unknown; timeframe?: unknown; indicators?: unknown };
-    const problem = pairProblem(pair);
-    if (problem) return fail(`pair ${problem}`);
-    let tf: Timeframe | null = null;
-    if (timeframe !== undefined && timeframe !== null) {
-      tf = parseTimeframe(timeframe);
-      if (!tf) return fail(`timeframe must be one of ${TIMEFRAMES.join(', ')}`);
-    }
-    const specs: IndicatorSpec[] = [];
-    if (indicators !== undefined && indicators !== null) {
-      if (!tf) return fail('indicators need a timeframe');
-      if (!Array.isArray(indicators) || indicators.length > MAX_INDICATORS) {
-        return fail(`indicators must be an array of at most ${MAX_INDICATORS} objects like { name: "rsi", period: 14 }`);
-      }
-      for (const [i, item] of indicators.entries()) {
-        if (typeof item !== 'object' || item === null || Array.isArray(item)) return fail(`indicators[${i}] must be an object like { name: "rsi", period: 14 }`);
-        try {
-          specs.push(parseIndicatorRequest(item as Record<string, unknown>));
-        } catch (err) {
-          const detail = err instanceof ValidationError ? err.details.map((d) => `${d.field} ${d.message}`).join('; ') : String(err);
-          return fail(`indicators[${i}]: ${detail}`);
-        }
-      }
-    }
-    const p = pair as string;
-    if (!socket.data.pairs.has(p) && socket.data.pairs.size >= this.maxPairs) {
-      return fail(`at most ${this.maxPairs} pairs per connection`);
-    }
-    if (socket.data.pairs.has(p)) {
+    const { store, registry, options } = this.deps;
+    const sym = toSymbol(spec.pair);
+    const subs = socket.data.subs;
+    if (!subs.has(sym) && subs.size >= this.maxPairs) return fail(`at most ${this.maxPairs} pairs per connection`);
+    // Null: nobody ever sent a tick of it. It is followed all the same (its ticks may start any
+    // moment), but nothing is read or cached for it.
+    const canonical = await registry.resolve(spec.pair);
+    if (subs.has(sym)) {
       // A repeated subscribe starts over from a fresh snapshot: out of the rooms until it is taken.
-      void socket.leave(room(p));
-      this.joins.get(p)?.delete(socket.id);
-      this.leaveCandles(socket, p);
+      void socket.leave(pairRoom(sym));
+      this.fanout.leave(socket.id, sym);
+      this.leaveCandles(socket, sym);
     } else {
-      await this.subscriber.add(p);
-      socket.data.pairs.set(p, null);
+      await this.subscriber.add(sym);
+      subs.set(sym, { candles: null });
     }
     let snapshot;
     let live: Awaited<ReturnType<CandleFeed['add']>> | null = null;
     try {
       // Candles first (a cache miss reads the database); the tick snapshot last, so it is fresh.
-      if (tf) {
-        live = await this.candles.add(p, tf, specs);
-        socket.data.pairs.set(p, { tf, indicators: specs.map(indicatorKey) });
+      if (spec.timeframe) {
+        live = await this.candles.add(sym, canonical, spec.timeframe, spec.indicators);
+        subs.set(sym, { candles: { tf: spec.timeframe, indicators: spec.indicators.map(indicatorKey) } });
       }
-      snapshot = await this.store.snapshot(p, this.options.snapshotSize);
+      snapshot = await store.snapshot(sym, options.snapshotSize);
     } catch (err) {
-      await this.leave(socket, p);
+      await this.leave(socket, sym);
       throw err;
     }
     if (!socket.connected) {
-      await this.leave(socket, p);
+      await this.leave(socket, sym);
       return fail('disconnected');
     }
     // Ticks after the snapshot that were already fanned out before this join go to this socket alone.
-    const missed = (this.recent.get(p) ?? []).filter((t) => t.seq > snapshot.seq);
-    let joins = this.joins.get(p);
-    if (!joins) this.joins.set(p, (joins = new Map()));
-    joins.set(socket.id, snapshot.seq);
-    if (!this.lastSeq.has(p)) this.lastSeq.set(p, snapshot.seq);
-    void socket.join(room(p));
-    if (tf) void socket.join(candleRoom(p, tf));
-    const reply: SubscribeAck = { ok: true, pair: p, ticks: snapshot.ticks, candles: live?.candles ?? [], seq: snapshot.seq };
-    if (tf) reply.timeframe = tf;
-    if (specs.length > 0) reply.indicators = live?.indicators;
+    const missed = this.fanout.join(socket.id, sym, snapshot.seq);
+    this.seq.follow(sym, snapshot.seq);
+    void socket.join(pairRoom(sym));
+    if (spec.timeframe) void socket.join(candleRoom(sym, spec.timeframe));
+    const pair = canonical ?? snapshot.ticks.at(-1)?.pair ?? spec.pair;
+    const reply: SubscribeAck = { ok: true, pair, ticks: snapshot.ticks, candles: live?.candles ?? [], seq: snapshot.seq };
+    if (spec.timeframe) reply.timeframe = spec.timeframe;
+    if (spec.indicators.length > 0) reply.indicators = live?.indicators;
     return { reply, missed };
   }
 
-  private leaveCandles(socket: GatewaySocket, pair: string): void {
-    const sub = socket.data.pairs.get(pair);
-    if (!sub) return;
-    void socket.leave(candleRoom(pair, sub.tf));
-    this.candles.remove(pair, sub.tf, sub.indicators);
-    socket.data.pairs.set(pair, null);
+  private leaveCandles(socket: GatewaySocket, sym: string): void {
+    const sub = socket.data.subs.get(sym);
+    if (!sub?.candles) return;
+    void socket.leave(candleRoom(sym, sub.candles.tf));
+    this.candles.remove(sym, sub.candles.tf, sub.candles.indicators);
+    sub.candles = null;
   }
 
-  private async leave(socket: GatewaySocket, pair: string): Promise<void> {
-    if (!socket.data.pairs.has(pair)) return;
-    this.leaveCandles(socket, pair);
-    socket.data.pairs.delete(pair);
-    void socket.leave(room(pair));
-    this.joins.get(pair)?.delete(socket.id);
-    await this.subscriber.remove(pair);
-    if (!this.subscriber.pairs.includes(pair)) {
-      this.recent.delete(pair);
-      this.joins.delete(pair);
-      this.lastSeq.delete(pair);
+  private async leave(socket: GatewaySocket, sym: string): Promise<void> {
+    if (!socket.data.subs.has(sym)) return;
+    this.leaveCandles(socket, sym);
+    socket.data.subs.delete(sym);
+    void socket.leave(pairRoom(sym));
+    this.fanout.leave(socket.id, sym);
+    await this.subscriber.remove(sym);
+    if (!this.subscriber.has(sym)) {
+      this.fanout.forget(sym);
+      this.seq.forget(sym);
     }
-  }
-
-  /**
-   * Pub/sub loses what is published while the subscriber link is down. A jump in seq (or a
-   * reconnect) makes the gateway fetch the missing ticks from the recent list and send them in
-   * order; ticks arriving meanwhile are held, and repeats are dropped.
-   */
-  private onTick(tick: SeqTick): void {
-    const held = this.resyncing.get(tick.pair);
-    if (held) {
-      held.push(tick);
-      return;
-    }
-    const last = this.lastSeq.get(tick.pair);
-    if (last !== undefined && tick.seq <= last) return;
-    if (last !== undefined && tick.seq > last + 1) {
-      void this.resync(tick.pair, [tick]);
-      return;
-    }
-    this.lastSeq.set(tick.pair, tick.seq);
-    this.enqueue(tick);
-  }
-
-  private async resync(pair: string, held: SeqTick[] = []): Promise<void> {
-    if (this.resyncing.has(pair)) return;
-    this.resyncing.set(pair, held);
-    let recent: SeqTick[] = [];
-    let current = Number.POSITIVE_INFINITY;
-    for (let attempt = 0; attempt < 8 && !this.closed; attempt++) {
-      try {
-        ({ ticks: recent, seq: current } = await this.store.snapshot(pair, this.options.snapshotSize));
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt, 50, 1000)));
-      }
-    }
-    const ticks = this.resyncing.get(pair) ?? held;
-    this.resyncing.delete(pair);
-    let last = this.lastSeq.get(pair) ?? 0;
-    if (current < last) {
-      // The counter went back: Redis lost its data. Follow the new numbering.
-      this.log.warn({ pair, was: last, now: current }, 'tick seq went back (Redis lost data); following the new seqs');
-      last = 0;
-    }
-    const bySeq = new Map<number, SeqTick>();
-    for (const t of [...recent, ...ticks]) if (t.seq > last) bySeq.set(t.seq, t);
-    const seqs = [...bySeq.keys()].sort((a, b) => a - b);
-    if (last > 0 && seqs.length > 0 && seqs[0]! > last + 1) {
-      // Older than the recent list: subscribers see the gap in seq and can read history over HTTP.
-      this.log.warn({ pair, missing: seqs[0]! - last - 1 }, 'ticks missed while the pub/sub link was down could not all be backfilled');
-    }
-    for (const seq of seqs) {
-      this.lastSeq.set(pair, seq);
-      this.enqueue(bySeq.get(seq)!);
-    }
-  }
-
-  private enqueue(tick: SeqTick): void {
-    const list = this.pending.get(tick.pair);
-    if (list) list.push(tick);
-    else this.pending.set(tick.pair, [tick]);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.closed) return;
-    for (const [pair, ticks] of this.pending) {
-      this.remember(pair, ticks);
-      const joins = this.joins.get(pair);
-      const except: string[] = [];
-      if (joins) {
-        for (const [socketId, seq] of joins) {
-          if (ticks[0]!.seq > seq) {
-            joins.delete(socketId); // caught up: from now on the room broadcast is exact for it
-            continue;
-          }
-          except.push(socketId);
-          const newer = ticks.filter((t) => t.seq > seq);
-          if (newer.length > 0) this.io.to(socketId).emit('ticks', newer);
-        }
-      }
-      const target = except.length > 0 ? this.io.to(room(pair)).except(except) : this.io.to(room(pair));
-      target.emit('ticks', ticks);
-      this.candles.onTicks(pair, ticks);
-    }
-    this.pending.clear();
-  }
-
-  private remember(pair: string, ticks: SeqTick[]): void {
-    const ring = this.recent.get(pair) ?? [];
-    ring.push(...ticks);
-    if (ring.length > this.recentSize) ring.splice(0, ring.length - this.recentSize);
-    this.recent.set(pair, ring);
   }
 
   /** Idempotent: disconnects every client and stops following Redis. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const pair of this.subscriber.pairs) await this.subscriber.remove(pair);
+    this.seq.close();
+    this.fanout.close();
+    for (const sym of this.subscriber.symbols) await this.subscriber.remove(sym);
     this.io.disconnectSockets(true);
     await new Promise<void>((resolve) => this.io.close(() => resolve()));
   }

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { UnavailableError } from '../core/errors.js';
+import { UnavailableError, ValidationError } from '../core/errors.js';
 import { backoffDelay } from '../lib/backoff.js';
 import type { Tick } from '../core/tick.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
+import type { PairRegistry } from '../redis/pair-registry.js';
 import type { TickStore } from '../redis/tick-store.js';
 
 export type TickSource = 'http' | 'simulator' | 'ws' | 'csv' | 'bench';
@@ -30,12 +31,16 @@ export interface IngestorOptions {
    * get a 503, feed ticks are retried; a retry is safe, the ingest script dedups).
    */
   deadline?: <T>(write: Promise<T>) => Promise<T>;
+  /** One instrument per symbol: every tick is stored under its pair's canonical name. */
+  registry: PairRegistry;
 }
 
 interface Job {
   ticks: readonly Tick[];
   source: TickSource;
   startedAt: number;
+  /** The ticks carry their canonical pair names (a feed's are named when they reach the head of the queue). */
+  named: boolean;
   resolve?: (r: IngestResult) => void;
   reject?: (e: Error) => void;
 }
@@ -58,8 +63,12 @@ export class Ingestor {
   private failures = 0;
   private scheduled = false;
   private closed = false;
-  private readonly overflowLog: ThrottledLog;
+  private readonly retryLog: ThrottledLog;
   private readonly spikeLog: ThrottledLog;
+  private readonly pairLimitLog: ThrottledLog;
+  /** The head job's names are being registered: the queue waits behind it, so order is kept. */
+  private naming = false;
+  private namingFailures = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly maxQueued: number;
   private readonly maxBatch: number;
@@ -74,11 +83,15 @@ export class Ingestor {
     this.maxQueued = options.maxQueued ?? 100_000;
     this.maxBatch = options.maxBatch ?? 2000;
     this.maxInFlight = options.maxInFlight ?? 8;
-    this.overflowLog = new ThrottledLog(log);
+    this.retryLog = new ThrottledLog(log);
     this.spikeLog = new ThrottledLog(log);
+    this.pairLimitLog = new ThrottledLog(log);
   }
 
-  /** Stores validated ticks and reports what was new; all or nothing. Throws UnavailableError while Redis is away. */
+  /**
+   * Stores validated ticks and reports what was new; all or nothing. Throws UnavailableError while
+   * Redis is away, and PairLimitError (a ValidationError) when a pair would be new past MAX_PAIRS.
+   */
   submit(ticks: readonly Tick[], source: TickSource): Promise<IngestResult> {
     if (this.closed) return Promise.reject(new UnavailableError('QuFLX is shutting down'));
     if (!this.options.isAvailable()) return Promise.reject(new UnavailableError('Redis is unreachable; retry shortly'));
@@ -86,19 +99,43 @@ export class Ingestor {
       this.metrics.bufferOverflow.inc({ buffer: 'ingest' });
       return Promise.reject(new UnavailableError('Ingest queue is full; retry shortly'));
     }
-    return new Promise((resolve, reject) => this.enqueue({ ticks, source, startedAt: performance.now(), resolve, reject }));
+    const startedAt = performance.now();
+    const named = this.options.registry.named(ticks);
+    const enqueue = (t: readonly Tick[]) =>
+      new Promise<IngestResult>((resolve, reject) => this.enqueue({ ticks: t, source, startedAt, named: true, resolve, reject }));
+    if (named) return enqueue(named);
+    return this.bounded(this.options.registry.canonicalizeAll(ticks)).then(
+      (t) => {
+        if (this.closed) throw new UnavailableError('QuFLX is shutting down');
+        return enqueue(t);
+      },
+      (err: Error) => {
+        if (err instanceof ValidationError) {
+          this.metrics.ticksOverPairLimit.inc({ source }, new Set(err.details.map((d) => d.index)).size);
+          throw err;
+        }
+        throw new UnavailableError(`Redis is unreachable (${err.message}); retry shortly`);
+      },
+    );
   }
 
-  /** Queues validated feed ticks; they wait through Redis outages. Returns false when the queue was full. */
-  offer(ticks: readonly Tick[], source: TickSource): boolean {
-    if (ticks.length === 0) return true;
-    if (this.closed || this.queued + ticks.length > this.maxQueued) {
-      this.metrics.bufferOverflow.inc({ buffer: 'ingest' }, ticks.length);
-      this.overflowLog.warn({ source, dropped: ticks.length, queued: this.queued, max: this.maxQueued }, 'ingest queue full: dropping feed ticks');
-      return false;
+  /**
+   * Queues validated feed ticks; they wait through Redis outages. A big message is split into
+   * micro-batches of at most maxBatch ticks; what does not fit the bounded queue is dropped and
+   * counted (the caller logs it). Returns how many ticks were taken, from the front.
+   */
+  offer(ticks: readonly Tick[], source: TickSource): number {
+    if (ticks.length === 0) return 0;
+    const room = this.closed ? 0 : Math.max(0, this.maxQueued - this.queued);
+    const taken = Math.min(room, ticks.length);
+    if (taken < ticks.length) this.metrics.bufferOverflow.inc({ buffer: 'ingest' }, ticks.length - taken);
+    const startedAt = performance.now();
+    for (let i = 0; i < taken; i += this.maxBatch) {
+      const part = taken === ticks.length && taken <= this.maxBatch ? ticks : ticks.slice(i, Math.min(i + this.maxBatch, taken));
+      const named = this.options.registry.named(part);
+      this.enqueue({ ticks: named ?? part, source, startedAt, named: named !== null });
     }
-    this.enqueue({ ticks, source, startedAt: performance.now() });
-    return true;
+    return taken;
   }
 
   /** Ticks waiting for Redis (queued or in flight). */
@@ -124,10 +161,14 @@ export class Ingestor {
   }
 
   private pump(): void {
-    while (!this.paused && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (!this.paused && !this.naming && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      if (!this.queue[0]!.named) {
+        void this.nameHead();
+        break;
+      }
       const jobs: Job[] = [];
       let n = 0;
-      while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.ticks.length <= this.maxBatch)) {
+      while (this.queue.length > 0 && this.queue[0]!.named && (n === 0 || n + this.queue[0]!.ticks.length <= this.maxBatch)) {
         const job = this.queue.shift()!;
         jobs.push(job);
         n += job.ticks.length;
@@ -139,6 +180,52 @@ export class Ingestor {
     }
   }
 
+  /**
+   * Registers the names of the feed job at the head of the queue (new pairs); the queue waits, so
+   * ticks keep their order. Pairs past MAX_PAIRS are dropped, counted and logged; while Redis is
+   * away this retries with capped backoff.
+   */
+  private async nameHead(): Promise<void> {
+    const job = this.queue[0]!;
+    this.naming = true;
+    try {
+      const { ticks, refused } = await this.bounded(this.options.registry.canonicalize(job.ticks, 'some'));
+      this.namingFailures = 0;
+      if (refused.length > 0) {
+        this.queued -= refused.length;
+        this.metrics.ingestQueued.set(this.queued);
+        this.metrics.ticksOverPairLimit.inc({ source: job.source }, refused.length);
+        const pairs = [...new Set(refused.map((i) => job.ticks[i]!.pair))];
+        this.pairLimitLog.warn(
+          { source: job.source, dropped: refused.length, pairs: pairs.slice(0, 10), maxPairs: this.options.registry.maxPairs },
+          'feed ticks of new pairs past MAX_PAIRS dropped',
+        );
+      }
+      job.ticks = ticks;
+      job.named = true;
+      if (ticks.length === 0 && this.queue[0] === job) this.queue.shift();
+      this.naming = false;
+    } catch (err) {
+      // Callers that can retry are told now rather than wait behind the feed's ticks.
+      for (const waiting of this.queue.filter((j) => j.reject)) {
+        this.queue.splice(this.queue.indexOf(waiting), 1);
+        this.queued -= waiting.ticks.length;
+        waiting.reject!(new UnavailableError(`Redis write failed: ${(err as Error).message}`));
+      }
+      this.metrics.ingestQueued.set(this.queued);
+      const delay = backoffDelay(this.namingFailures++);
+      this.retryLog.warn({ err: (err as Error).message, retryInMs: delay }, 'cannot register new pair names (redis); feed ticks wait');
+      await new Promise((r) => setTimeout(r, delay).unref());
+      this.naming = false;
+    }
+    this.schedule();
+  }
+
+  /** A Redis round trip under the write deadline (when one is set). */
+  private bounded<T>(work: Promise<T>): Promise<T> {
+    return this.options.deadline ? this.options.deadline(work) : work;
+  }
+
   private async send(jobs: Job[], n: number, no: number): Promise<void> {
     // Alone on the link, the round trip is Redis's own; behind other batches it includes queueing.
     const alone = this.inFlight === 0;
@@ -146,8 +233,7 @@ export class Ingestor {
     const ticks = jobs.length === 1 ? jobs[0]!.ticks : jobs.flatMap((j) => j.ticks);
     const t0 = performance.now();
     try {
-      const write = this.store.write(ticks);
-      const seqs = await (this.options.deadline ? this.options.deadline(write) : write);
+      const seqs = await this.bounded(this.store.write(ticks));
       const t1 = performance.now();
       this.inFlight--;
       this.failures = 0;

@@ -21,6 +21,12 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly ticksOverPairLimit = new Counter({
+    name: 'quflx_ticks_over_pair_limit_total',
+    help: 'Ticks refused because their pair would be new past MAX_PAIRS, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly redisRoundTrip = new Histogram({
     name: 'quflx_redis_roundtrip_seconds',
     help: 'Round trip of one ingest micro-batch to Redis',
@@ -42,6 +48,17 @@ export class Metrics {
   readonly socketClients = new Gauge({
     name: 'quflx_socket_clients',
     help: 'Connected Socket.IO clients',
+    registers: [this.registry],
+  });
+  readonly socketSlowDisconnects = new Counter({
+    name: 'quflx_socket_slow_disconnects_total',
+    help: 'Socket.IO clients disconnected for falling too far behind (too much buffered for them), by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly subscribesLimited = new Counter({
+    name: 'quflx_subscribes_rate_limited_total',
+    help: 'Socket.IO subscribe requests refused by the per-socket rate limit',
     registers: [this.registry],
   });
   readonly bufferOverflow = new Counter({

@@ -1,21 +1,39 @@
 import { toSymbol } from '../core/pair.js';
 import type { Timeframe } from '../core/timeframe.js';
 
+/** The database index a `redis://host:port/<db>` URL selects (as node-redis reads it); 0 when none. */
+export function redisDatabase(url: string | undefined): number {
+  if (!url) return 0;
+  const path = new URL(url).pathname;
+  return path.length > 1 ? Number(path.slice(1)) : 0;
+}
+
 /**
  * The one place that names Redis keys and channels. The contract keys (`ticks:`, `updates:`,
  * `historical:`) keep the seed's layout; the rest are QuFLX's own. A prefix (empty in
  * production) lets tests share one Redis without touching each other.
+ *
+ * Keys live in the selected database, but pub/sub channels are server-wide (Redis ignores the DB
+ * index for them): on a database other than 0 every channel carries it (`db5:updates:<SYM>`), so
+ * deployments on different databases of one Redis never hear each other's ticks.
  */
 export class RedisKeys {
-  constructor(readonly prefix = '') {}
+  private readonly channelPrefix: string;
+
+  constructor(
+    readonly prefix = '',
+    readonly database = 0,
+  ) {
+    this.channelPrefix = database === 0 ? prefix : `${prefix}db${database}:`;
+  }
 
   /** List of tick JSON, newest first, capped at TICK_BUFFER_SIZE. */
   ticks(pair: string): string {
     return `${this.prefix}ticks:${toSymbol(pair)}`;
   }
-  /** Pub/sub channel: one message per accepted tick. */
+  /** Pub/sub channel: one message per accepted tick (`db<N>:` in front on database N > 0). */
   updates(pair: string): string {
-    return `${this.prefix}updates:${toSymbol(pair)}`;
+    return `${this.channelPrefix}updates:${toSymbol(pair)}`;
   }
   /** JSON array of the last CANDLE_CACHE_SIZE candles, oldest first. */
   historical(pair: string, tf: Timeframe): string {
@@ -41,9 +59,13 @@ export class RedisKeys {
   candleGeneration(pair: string): string {
     return `${this.prefix}cgen:${toSymbol(pair)}`;
   }
-  /** Set of every pair name ever accepted. */
+  /** Set of every pair name ever accepted (written by the ingest script; read by nothing now: see instruments()). */
   pairs(): string {
     return `${this.prefix}pairs`;
+  }
+  /** Hash SYM -> canonical pair: one instrument per symbol, the first spelling seen (pair-registry.ts). */
+  instruments(): string {
+    return `${this.prefix}instruments`;
   }
   /** Stream of accepted ticks awaiting persistence (consumer group `persister`): one entry per pair per micro-batch. */
   persistQueue(): string {

@@ -128,14 +128,16 @@ export class TickStore {
     return { ticks: raw.reverse().map((s) => JSON.parse(s) as SeqTick), seq: Number(seq ?? 0) };
   }
 
-  /** Every known pair with its latest tick. */
-  async assets(): Promise<SeqTick[]> {
-    const pairs = (await this.redis.sMembers(this.keys.pairs())).sort();
+  /** The latest tick of each pair (in the order given), leaving out pairs with no recent tick. */
+  async latest(pairs: readonly string[]): Promise<{ pair: string; tick: SeqTick }[]> {
     if (pairs.length === 0) return [];
     const multi = this.redis.multi();
     for (const p of pairs) multi.lIndex(this.keys.ticks(p), 0);
     const latest = (await multi.exec()) as unknown as (string | null)[];
-    return latest.filter((s): s is string => s !== null).map((s) => JSON.parse(s) as SeqTick);
+    const out: { pair: string; tick: SeqTick }[] = [];
+    latest.forEach((s, i) => {
+      if (s !== null) out.push({ pair: pairs[i]!, tick: JSON.parse(s) as SeqTick });
+    });
+    return out;
   }
-
 }

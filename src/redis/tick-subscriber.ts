@@ -5,8 +5,10 @@ import type { RedisKeys } from './keys.js';
 
 /**
  * Follows `updates:<SYM>` channels on a dedicated subscriber connection, one Redis subscription
- * per pair however many local listeners want it (reference counted). node-redis resubscribes
- * by itself after a reconnect.
+ * per symbol however many local listeners want it. References and subscriptions are counted on
+ * the same thing, the symbol: one channel carries every spelling of an instrument, so a listener
+ * that leaves under one spelling never silences the others. node-redis resubscribes by itself
+ * after a reconnect.
  */
 export class TickSubscriber {
   private readonly refs = new Map<string, { count: number; ready: Promise<void> }>();
@@ -14,43 +16,49 @@ export class TickSubscriber {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: RedisKeys,
-    private readonly onTick: (tick: SeqTick) => void,
+    private readonly onTick: (sym: string, tick: SeqTick) => void,
     private readonly log: Logger,
   ) {}
 
-  /** Resolves once the channel is subscribed in Redis. */
-  async add(pair: string): Promise<void> {
-    const ref = this.refs.get(pair);
+  /** Follows the instrument `sym` (a symbol, see toSymbol); resolves once the channel is subscribed in Redis. */
+  async add(sym: string): Promise<void> {
+    const ref = this.refs.get(sym);
     if (ref) {
       ref.count++;
       return ref.ready;
     }
-    const ready = this.client.subscribe(this.keys.updates(pair), (message) => {
+    const channel = this.keys.updates(sym);
+    const ready = this.client.subscribe(channel, (message) => {
       try {
-        this.onTick(JSON.parse(message) as SeqTick);
+        this.onTick(sym, JSON.parse(message) as SeqTick);
       } catch (err) {
-        this.log.warn({ err, channel: this.keys.updates(pair) }, 'unreadable message on updates channel');
+        this.log.warn({ err, channel }, 'unreadable message on updates channel');
       }
     });
     const entry = { count: 1, ready };
-    this.refs.set(pair, entry);
+    this.refs.set(sym, entry);
     try {
       await ready;
     } catch (err) {
-      if (this.refs.get(pair) === entry) this.refs.delete(pair);
+      if (this.refs.get(sym) === entry) this.refs.delete(sym);
       throw err;
     }
   }
 
-  async remove(pair: string): Promise<void> {
-    const ref = this.refs.get(pair);
+  async remove(sym: string): Promise<void> {
+    const ref = this.refs.get(sym);
     if (!ref) return;
     if (--ref.count > 0) return;
-    this.refs.delete(pair);
-    if (this.client.isReady) await this.client.unsubscribe(this.keys.updates(pair)).catch(() => undefined);
+    this.refs.delete(sym);
+    if (this.client.isReady) await this.client.unsubscribe(this.keys.updates(sym)).catch(() => undefined);
   }
 
-  get pairs(): string[] {
+  has(sym: string): boolean {
+    return this.refs.has(sym);
+  }
+
+  /** The symbols followed. */
+  get symbols(): string[] {
     return [...this.refs.keys()];
   }
 }

@@ -33,6 +33,7 @@ export interface SubscribeRequest {
 export type SubscribeAck =
   | {
       ok: true;
+      /** The instrument's canonical name (the first spelling seen of its symbol); the name asked for while it has no ticks. */
       pair: string;
       ticks: SeqTick[];
       candles: Candle[];
@@ -41,7 +42,8 @@ export type SubscribeAck =
       /** Per indicator key (e.g. `rsi(period=14)`): its values over `candles`, once warmed up. */
       indicators?: Record<string, { time: number; value: IndicatorValue }[]>;
     }
-  | { ok: false; error: string };
+  /** `retryAfterMs`: the subscribe rate limit was hit; ask again after that long. */
+  | { ok: false; error: string; retryAfterMs?: number };
 
 export interface UnsubscribeRequest {
   pair: string;

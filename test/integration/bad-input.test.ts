@@ -180,6 +180,15 @@ describe('POST /api/ticks: bad id', () => {
   test('an empty string id -> 400 id', async () => {
     expect400(await postTicks(t.url, good({ id: '' })), 'id');
   });
+
+  test('ids with lone surrogates -> 400 id, naming each; they do not collapse into one stored id', async () => {
+    // JSON escapes are the only way to send a lone surrogate: the body is sent as raw text.
+    const ts = now() - 2000;
+    const body = `[{"pair":"${PAIR}","price":1.5,"timestamp":${ts},"id":"\\ud800"},{"pair":"${PAIR}","price":1.5,"timestamp":${ts},"id":"\\udc00"}]`;
+    const res = await postTicks(t.url, body);
+    expect400(res, 'id', 0);
+    expect(res.body.details).toContainEqual({ index: 1, field: 'id', message: expect.stringMatching(/lone surrogate/) });
+  });
 });
 
 describe('POST /api/ticks: bad bodies', () => {

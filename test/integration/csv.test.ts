@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -319,6 +319,83 @@ describe('csv export and import (the real CLI)', () => {
     const nothing = await runCli([], env);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain('Usage:');
+  });
+
+  test('ids that spreadsheets would run as formulas are exported guarded, and the round trip stays exact', async () => {
+    const source = await schema(true);
+    const ids = ['=HYPERLINK("http://evil.example","click")', '+1', '-2', '@SUM(A1:A9)', "'=already guarded", "''", "'plain", "'", 'plain', '=1+1'];
+    await insert(source, ids.map((id, i) => tick('EUR/USD_otc', 1 + i / 100, i, id)));
+    const dir = await tempDir();
+    const file = path.join(dir, 'formulas.csv');
+    const exported = await runCli(['export', '--pair', 'EUR/USD_otc', '--out', file], envFor(source));
+    expect(exported.code).toBe(0);
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain(`EUR/USD_otc,1,${T0},"'=HYPERLINK(""http://evil.example"",""click"")"\n`);
+    expect(text).toContain(`,"'+1"\n`);
+    expect(text).toContain(`,"''=already guarded"\n`);
+    expect(text).toContain(`,"'plain"\n`); // unchanged, quoted like every field starting with a quote
+    // No field of any line starts like a formula, quoted or not.
+    for (const line of text.trim().split('\n').slice(1)) {
+      for (const field of line.split(',')) expect(field.replace(/^"/, ''), line).not.toMatch(/^[=+\-@\t\r]/);
+    }
+    const target = await schema();
+    const imported = await runCli(['import', file], envFor(target));
+    expect(imported.stdout).toMatch(/^imported 10 new ticks, 0 duplicates/);
+    expect(await rows(target)).toEqual(await rows(source));
+  });
+
+  test('a file that is not UTF-8 (Latin-1) is refused, naming the line; nothing is written', async () => {
+    const db = await schema();
+    const dir = await tempDir();
+    const file = path.join(dir, 'latin1.csv');
+    // caf\xe9 and caf\xe8: two ids that would both read as "caf\ufffd".
+    const latin1 = Buffer.from(`pair,price,timestamp,id\nEUR/USD_otc,1.1,${T0},plain\nEUR/USD_otc,1.2,${T0 + 1},caf\xe9\nEUR/USD_otc,1.3,${T0 + 2},caf\xe8\n`, 'latin1');
+    await writeFile(file, latin1);
+    const run = await runCli(['import', file], envFor(db));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/line 3: not valid UTF-8 \(byte 0xE9\); the file must be UTF-8/);
+    expect(await db.count()).toBe(0);
+    // The same file in UTF-8 imports as three distinct ticks.
+    await writeFile(file, latin1.toString('latin1'), 'utf8');
+    const ok = await runCli(['import', file], envFor(db));
+    expect(ok.stdout).toMatch(/^imported 3 new ticks, 0 duplicates/);
+  });
+
+  test('a 1 GB line stops at the record size bound, naming the line', async () => {
+    const db = await schema();
+    const dir = await tempDir();
+    const file = path.join(dir, 'huge.csv');
+    await writeFile(file, `pair,price,timestamp,id\nEUR/USD_otc,1.1,${T0},a\nEUR/USD_otc,1.2,${T0 + 1},`);
+    await truncate(file, 1024 ** 3); // the rest of the line: 1 GB of NUL bytes (a sparse file, no disk used)
+    const run = await runCli(['import', file], envFor(db));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/line 3: the line is longer than 65536 bytes/);
+    expect(await db.count()).toBe(0);
+  });
+
+  test('any spelling of a pair: import stores under the canonical name, export --pair finds it', async () => {
+    const db = await schema(true);
+    await insert(db, [tick('EUR/USD_otc', 1.1, 0)]);
+    const env = envFor(db);
+    const dir = await tempDir();
+    const file = path.join(dir, 'spellings.csv');
+    await writeFile(file, `pair,price,timestamp\nEURUSD_otc,1.2,${T0 + 1}\nEUR-USD_otc,1.3,${T0 + 2}\nUS500,5000.5,${T0}\nUS.500,5001.5,${T0 + 1}\n`);
+    const imported = await runCli(['import', file], env);
+    expect(imported.stdout).toMatch(/^imported 4 new ticks, 0 duplicates/);
+    // Stored names: the database's spelling, else the first in the file.
+    expect((await rows(db)).map((r) => r.pair)).toEqual(['EUR/USD_otc', 'EUR/USD_otc', 'EUR/USD_otc', 'US500', 'US500']);
+    // The pair names are registered for the running server too.
+    const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
+    await redis.connect();
+    try {
+      expect(await redis.hGetAll(`${env.REDIS_KEY_PREFIX}instruments`)).toEqual({ EURUSD_otc: 'EUR/USD_otc', US500: 'US500' });
+    } finally {
+      await redis.close();
+    }
+    const exported = await runCli(['export', '--pair', 'EURUSD_otc'], env);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toBe(['pair,price,timestamp,id', `EUR/USD_otc,1.1,${T0},`, `EUR/USD_otc,1.2,${T0 + 1},`, `EUR/USD_otc,1.3,${T0 + 2},`, ''].join('\n'));
+    expect(exported.stderr).toContain('exported 3 ticks of EUR/USD_otc');
   });
 
   test('a 100,000-line import completes', async () => {

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { CandleStore } from '../../src/redis/candle-store.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
+import { PairRegistry } from '../../src/redis/pair-registry.js';
 import { getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
 import type { CandleEvent } from '../../src/shared/events.js';
 
@@ -56,6 +57,7 @@ function expectNearPoints(actual: IndicatorPoint[], expected: IndicatorPoint[], 
 let app: TestApp;
 let redis: RedisClient;
 let service: CandleService;
+let registry: PairRegistry;
 let http: FastifyInstance;
 let url: string;
 let all: Candle[];
@@ -64,8 +66,9 @@ beforeAll(async () => {
   app = await startTestApp({ BATCH_INTERVAL_MS: '200', CANDLE_CACHE_SIZE: '200' });
   redis = await connectRedis(TEST_REDIS_URL, 'indicators-test', log);
   service = new CandleService(new CandleStore(redis, new RedisKeys(app.prefix)), app.db.pool, { cacheSize: 200, cacheTtlS: 600 });
+  registry = new PairRegistry(redis, new RedisKeys(app.prefix), { maxPairs: 1000 });
   http = await createHttpServer(log);
-  registerIndicatorRoutes(http, { candles: service });
+  registerIndicatorRoutes(http, { candles: service, registry });
   url = await http.listen({ port: 0, host: '127.0.0.1' });
 
   const ticks = minuteTicks(PAIR, MINUTES);
@@ -174,9 +177,9 @@ describe('GET /api/indicators', () => {
   });
 
   test('indicatorValues is the route without HTTP (for the app and for tests)', async () => {
-    const direct = await indicatorValues(service, { pair: PAIR, name: 'rsi', limit: '3' });
+    const direct = await indicatorValues(service, registry, { pair: PAIR, name: 'rsi', limit: '3' });
     expect(direct).toEqual(await get('name=rsi&limit=3'));
-    await expect(indicatorValues(service, { pair: PAIR, name: 'zzz' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(indicatorValues(service, registry, { pair: PAIR, name: 'zzz' })).rejects.toBeInstanceOf(ValidationError);
   });
 });
 

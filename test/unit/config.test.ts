@@ -29,6 +29,7 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
     expect(c.candleCacheTtlS).toBe(3600);
     expect(c.ingestToken).toBeUndefined();
     expect(c.logLevel).toBe('info');
+    expect(c.maxPairs).toBe(1000);
   });
 
   test('DEFAULT_ASSETS is the documented list', () => {
@@ -58,6 +59,10 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
 });
 
 describe('loadConfig reads valid values', () => {
+  test('MAX_PAIRS, and a REDIS_URL naming a database', () => {
+    expect(loadConfig({ MAX_PAIRS: '25' }).maxPairs).toBe(25);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/5' }).redisUrl).toBe('redis://127.0.0.1:6379/5');
+  });
   test('numbers, URLs, token and log level', () => {
     const c = loadConfig({
       PORT: '8080',
@@ -148,6 +153,10 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['ALLOWED_ORIGINS', 'https://ok.example.com,*'],
     ['ACCESS_TOKEN', 'two words'],
     ['INGEST_TOKEN', 'tab\there'],
+    ['MAX_PAIRS', '0'],
+    ['MAX_PAIRS', 'all'],
+    ['MAX_PAIRS', '100001'],
+    ['REDIS_URL', 'redis://127.0.0.1:6379/db5'],
   ])('%s=%j', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.message).toContain(name);

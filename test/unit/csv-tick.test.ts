@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { FieldIssue } from '../../src/core/errors.js';
 import { parseTimeArg, TimeArgError } from '../../src/csv/csv-export.js';
-import { CsvHeaderError, csvLayout, formatCsvNumber, parseCsvTick } from '../../src/csv/csv-tick.js';
+import { CsvHeaderError, csvLayout, formatCsvNumber, guardCsvText, parseCsvTick, unguardCsvText } from '../../src/csv/csv-tick.js';
+import { firstInvalidByte } from '../../src/csv/strict-utf8.js';
 
 /** A fixed "now" so the future-timestamp rule is deterministic: 2024-11-22T18:26:40.000Z. */
 const NOW = 1_732_300_000_000;
@@ -50,6 +51,12 @@ describe('parseCsvTick', () => {
 
   test('an id longer than the contract allows is rejected', () => {
     expect(parse(['EUR/USD_otc', '1.0823', TS, 'x'.repeat(129)]).fields).toEqual(['id']);
+  });
+
+  test('an id with a lone surrogate is rejected, naming the line and the field', () => {
+    expect(parse(['EUR/USD_otc', '1.0823', TS, 'a\ud800'], WITH_ID, 7).issues).toEqual([
+      { index: 7, field: 'id', message: 'must be well-formed Unicode text (it contains a lone surrogate)' },
+    ]);
   });
 
   test('string garbage in price is rejected, quoting what was there', () => {
@@ -146,6 +153,47 @@ describe('formatCsvNumber', () => {
     for (const price of [1e-7, 0.30000000000000004, 98765.4321]) {
       expect(parse(['A', formatCsvNumber(price), TS]).tick?.price).toBe(price);
     }
+  });
+});
+
+describe('guardCsvText / unguardCsvText (spreadsheet formula guard)', () => {
+  test('text starting like a formula gets a leading quote; other text is left alone', () => {
+    expect(guardCsvText('=HYPERLINK("x")')).toBe(`'=HYPERLINK("x")`);
+    for (const t of ['+1', '-1', '@A1', '\tx', '\rx']) expect(guardCsvText(t)).toBe(`'${t}`);
+    for (const t of ['abc', '42', '', "'", "'x", 'a=b', ' =x']) expect(guardCsvText(t)).toBe(t);
+    // Text that would read as guarded is guarded too, so the import can undo exactly.
+    expect(guardCsvText("'=x")).toBe("''=x");
+    expect(guardCsvText("''")).toBe("'''");
+  });
+
+  test('unguard undoes guard for every text (a left inverse: no two ids meet)', () => {
+    const alphabet = ["'", '=', '+', '-', '@', '\t', 'a', '1', ' '];
+    const texts = [''];
+    for (let len = 1; len <= 4; len++) for (const t of texts.filter((x) => x.length === len - 1)) for (const c of alphabet) texts.push(t + c);
+    const guarded = new Set<string>();
+    for (const t of texts) {
+      expect(unguardCsvText(guardCsvText(t)), JSON.stringify(t)).toBe(t);
+      guarded.add(guardCsvText(t));
+    }
+    expect(guarded.size).toBe(texts.length);
+  });
+
+  test('the importer takes the guard off an id, and leaves a lone quote alone', () => {
+    expect(parse(['EUR/USD_otc', '1.5', TS, "'=1+1"]).tick?.id).toBe('=1+1');
+    expect(parse(['EUR/USD_otc', '1.5', TS, "''x"]).tick?.id).toBe("'x");
+    expect(parse(['EUR/USD_otc', '1.5', TS, "'x"]).tick?.id).toBe("'x");
+  });
+});
+
+describe('firstInvalidByte (UTF-8)', () => {
+  test('finds the first byte that is not UTF-8', () => {
+    expect(firstInvalidByte(Buffer.from('plain ascii, ünïcödé ✓ 😀', 'utf8'))).toBe(-1);
+    expect(firstInvalidByte(Buffer.from('caf\xe9!', 'latin1'))).toBe(3);
+    expect(firstInvalidByte(Uint8Array.from([0x41, 0xc0, 0x80]))).toBe(1); // overlong
+    expect(firstInvalidByte(Uint8Array.from([0xed, 0xa0, 0x80]))).toBe(0); // an encoded surrogate
+    expect(firstInvalidByte(Uint8Array.from([0xf4, 0x90, 0x80, 0x80]))).toBe(0); // past U+10FFFF
+    expect(firstInvalidByte(Uint8Array.from([0x41, 0xe2, 0x9c]))).toBe(1); // cut short
+    expect(firstInvalidByte(Uint8Array.from([0xff]))).toBe(0);
   });
 });
 

@@ -388,3 +388,18 @@ describe('id control characters', () => {
     expect(issues).toEqual([{ index: 0, field: 'id', message: 'must not contain control characters' }]);
   });
 });
+
+describe('ids must be well-formed Unicode', () => {
+  test.each(['\ud800', 'a\udc00b', 'end\ud83d', '\udfff\ud800'])('id %j (a lone surrogate) is refused', (id) => {
+    const issues: FieldIssue[] = [];
+    expect(validateTick({ pair: 'EUR/USD_otc', price: 1, timestamp: NOW, id }, 3, NOW, issues)).toBeNull();
+    expect(issues).toEqual([{ index: 3, field: 'id', message: 'must be well-formed Unicode text (it contains a lone surrogate)' }]);
+  });
+
+  test('a surrogate pair (an emoji) and U+FFFD itself are fine', () => {
+    for (const id of ['\ud83d\ude00', 'price \ufffd', '✓']) {
+      const issues: FieldIssue[] = [];
+      expect(validateTick({ pair: 'EUR/USD_otc', price: 1, timestamp: NOW, id }, 0, NOW, issues)).toEqual({ pair: 'EUR/USD_otc', price: 1, timestamp: NOW, id });
+    }
+  });
+});

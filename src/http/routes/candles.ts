@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CandleService } from '../../candles/candle-service.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../../core/timeframe.js';
+import type { PairRegistry } from '../../redis/pair-registry.js';
 import { parseLimit, requirePair } from '../query.js';
 
 export const MAX_CANDLES = 5000;
@@ -17,12 +18,15 @@ export function requireTimeframe(value: unknown, fallback: Timeframe = '1M'): Ti
   return tf;
 }
 
-export function registerCandleRoutes(app: FastifyInstance, deps: { candles: CandleService; cacheSize: number }): void {
+export function registerCandleRoutes(app: FastifyInstance, deps: { candles: CandleService; registry: PairRegistry; cacheSize: number }): void {
   app.get('/api/candles', async (request) => {
     const q = request.query as Record<string, unknown>;
-    const pair = requirePair(q.pair);
+    const asked = requirePair(q.pair);
     const timeframe = requireTimeframe(q.timeframe);
     const limit = parseLimit(q.limit, deps.cacheSize, MAX_CANDLES);
+    // A pair nobody sent has no candles: answered without reading or caching anything.
+    const pair = await deps.registry.resolve(asked);
+    if (pair === null) return { pair: asked, timeframe, source: 'database', candles: [] };
     const { source, candles } = await deps.candles.candles(pair, timeframe, limit);
     return { pair, timeframe, source, candles };
   });

@@ -4,6 +4,7 @@ import { ValidationError, type FieldIssue } from '../../core/errors.js';
 import { parseIndicatorRequest, warmupCandles, type IndicatorParams, type IndicatorSpec } from '../../core/indicators/catalog.js';
 import { computeIndicator, type IndicatorPoint } from '../../core/indicators/indicator-series.js';
 import type { Timeframe } from '../../core/timeframe.js';
+import type { PairRegistry } from '../../redis/pair-registry.js';
 import { parseLimit, requirePair } from '../query.js';
 import { requireTimeframe } from './candles.js';
 
@@ -46,19 +47,22 @@ function validateAll<T extends unknown[]>(checks: { [K in keyof T]: () => T[K] }
  * `GET /api/indicators` without the HTTP: the latest `limit` values of the indicator, computed
  * over limit + warm-up candles so they agree with a computation over the pair's whole history.
  */
-export async function indicatorValues(candles: CandleService, query: Record<string, unknown>): Promise<IndicatorResponse> {
-  const [pair, timeframe, limit, spec] = validateAll<[string, Timeframe, number, IndicatorSpec]>([
+export async function indicatorValues(candles: CandleService, registry: PairRegistry, query: Record<string, unknown>): Promise<IndicatorResponse> {
+  const [asked, timeframe, limit, spec] = validateAll<[string, Timeframe, number, IndicatorSpec]>([
     () => requirePair(query.pair),
     () => requireTimeframe(query.timeframe),
     () => parseLimit(query.limit, DEFAULT_INDICATOR_VALUES, MAX_INDICATOR_VALUES),
     () => parseIndicatorRequest(query),
   ]);
+  // A pair nobody sent has no values: answered without reading or caching anything.
+  const pair = await registry.resolve(asked);
+  if (pair === null) return { name: spec.name, pair: asked, timeframe, params: spec.params, values: [] };
   const wanted = Math.min(limit + warmupCandles(spec), MAX_INDICATOR_CANDLES);
   const { candles: bars } = await candles.candles(pair, timeframe, wanted);
   const values = computeIndicator(spec, bars).slice(-limit);
   return { name: spec.name, pair, timeframe, params: spec.params, values };
 }
 
-export function registerIndicatorRoutes(app: FastifyInstance, deps: { candles: CandleService }): void {
-  app.get('/api/indicators', async (request) => indicatorValues(deps.candles, request.query as Record<string, unknown>));
+export function registerIndicatorRoutes(app: FastifyInstance, deps: { candles: CandleService; registry: PairRegistry }): void {
+  app.get('/api/indicators', async (request) => indicatorValues(deps.candles, deps.registry, request.query as Record<string, unknown>));
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { validateTickBatch } from '../../core/tick-validation.js';
 import type { Ingestor } from '../../ingest/ingestor.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { PairRegistry } from '../../redis/pair-registry.js';
 import type { RedisLink } from '../../redis/redis-link.js';
 import type { TickStore } from '../../redis/tick-store.js';
 import { bearerMatches } from '../http-server.js';
@@ -12,6 +13,7 @@ export interface TickRoutesDeps {
   store: TickStore;
   /** The store's Redis link: reads answer 503 instead of hanging when it stalls. */
   redisLink: RedisLink;
+  registry: PairRegistry;
   metrics: Metrics;
   ingestToken: string | undefined;
   tickBufferSize: number;
@@ -47,11 +49,15 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
     const q = request.query as Record<string, unknown>;
     const pair = requirePair(q.pair);
     const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
-    return deps.redisLink.read(() => deps.store.recent(pair, limit), 'recent ticks read');
+    // Any spelling reads the one instrument; a pair nobody sent has no ticks (and nothing is made for it).
+    return deps.redisLink.read(async () => {
+      const canonical = await deps.registry.resolve(pair);
+      return canonical === null ? [] : deps.store.recent(canonical, limit);
+    }, 'recent ticks read');
   });
 
   app.get('/api/assets', async () => {
-    const latest = await deps.redisLink.read(() => deps.store.assets(), 'assets read');
-    return latest.map((t) => ({ pair: t.pair, price: t.price, timestamp: t.timestamp }));
+    const latest = await deps.redisLink.read(async () => deps.store.latest(await deps.registry.all()), 'assets read');
+    return latest.map(({ pair, tick }) => ({ pair, price: tick.price, timestamp: tick.timestamp }));
   });
 }
