@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
 import type { TickStore } from '../redis/tick-store.js';
 
-export type TickSource = 'http' | 'simulator' | 'ws' | 'csv' | 'bench';
+export type TickSource = 'http' | 'simulator' | 'ws' | 'cdp' | 'csv' | 'bench';
 
 export interface IngestResult {
   accepted: number;
@@ -25,6 +25,8 @@ export interface IngestorOptions {
   maxInFlight?: number;
   /** Whether Redis can take writes now; request/response callers get a 503 when it cannot. */
   isAvailable: () => boolean;
+  /** Told of the newly accepted ticks of every job (not duplicates), after the write. Must not throw. */
+  onAccepted?: (ticks: readonly Tick[], source: TickSource) => void;
 }
 
 interface Job {
@@ -169,7 +171,10 @@ export class Ingestor {
       for (const seq of jobSeqs) if (seq > 0) accepted++;
       offset += job.ticks.length;
       const duplicates = job.ticks.length - accepted;
-      if (accepted) this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
+      if (accepted) {
+        this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
+        this.options.onAccepted?.(accepted === job.ticks.length ? job.ticks : job.ticks.filter((_, i) => jobSeqs[i]! > 0), job.source);
+      }
       if (duplicates) this.metrics.ticksDuplicate.inc({ source: job.source }, duplicates);
       this.metrics.tickToPublish.observe((now - job.startedAt) / 1000);
       job.resolve?.({ accepted, duplicates, seqs: jobSeqs });
