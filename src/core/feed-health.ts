@@ -125,10 +125,11 @@ export class FeedHealthMonitor {
 
     const move = Math.abs(t.price - s.price);
     const limit = o.jumpFactor * Math.max(s.moveAvg, o.minMoveRel * s.price);
-    let suspect = s.moves >= o.warmupMoves && move > limit;
+    const jump = s.moves >= o.warmupMoves && move > limit;
     // The tick right after a suspect one, back near the price before the jump, is the return
-    // from a spike, not a second jump.
-    if (suspect && s.beforeJump !== null && Math.abs(t.price - s.beforeJump) <= limit) suspect = false;
+    // from a spike: not a second jump, and no measure of the pair's usual moves either.
+    const isReturn = jump && s.beforeJump !== null && Math.abs(t.price - s.beforeJump) <= limit;
+    const suspect = jump && !isReturn;
     if (suspect) {
       s.beforeJump = s.price;
       s.suspectAt = now;
@@ -136,8 +137,10 @@ export class FeedHealthMonitor {
       s.lastSuspect = { price: t.price, previous: s.price, timestamp: t.timestamp };
     } else {
       s.beforeJump = null;
-      s.moveAvg = s.moves === 0 ? move : s.moveAvg + o.alpha * (move - s.moveAvg);
-      s.moves++;
+      if (!isReturn) {
+        s.moveAvg = s.moves === 0 ? move : s.moveAvg + o.alpha * (move - s.moveAvg);
+        s.moves++;
+      }
     }
     s.price = t.price;
     return suspect;
