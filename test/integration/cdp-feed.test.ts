@@ -1,4 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CdpFeed } from '../../src/feeds/cdp/cdp-feed.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { startChromium, type ChromiumProcess } from '../helpers/chromium-process.js';
 import { eio3BinaryEvent, eio4BinaryEvent, FakeBroker, RELOAD_PAGE, textEvent } from '../helpers/fake-broker.js';
 import { getJson, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
@@ -245,4 +250,33 @@ describe('Chrome going away', () => {
       await broker.close();
     }
   }, 120_000);
+});
+
+describe('no Chrome on the port', () => {
+  test('nothing listening, or something that is not Chrome: the feed waits, says why, and closes at once', async () => {
+    const other = createServer((_req, res) => res.writeHead(404).end('not chrome'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const otherPort = (other.address() as AddressInfo).port;
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
+    const freePort = (free.address() as AddressInfo).port;
+    await new Promise<void>((r) => free.close(() => r()));
+    const metrics = new Metrics({ defaultMetrics: false });
+    const feeds = [otherPort, freePort].map(
+      (port) => new CdpFeed({ host: '127.0.0.1', port, log: createLogger('silent'), metrics, minBackoffMs: 20, maxBackoffMs: 50 }),
+    );
+    try {
+      await waitFor(() => feeds.every((f) => f.lastError !== null), 10_000, 'both to fail');
+      expect(feeds[0]!.describe()).toMatchObject({ status: 'down', state: 'connecting', attaches: 0 });
+      expect(feeds[0]!.lastError).toContain('not a Chrome DevTools port');
+      expect(feeds[1]!.lastError).toMatch(/no browser answers at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); start it with `npm run chrome`/);
+      expect(await metrics.registry.getSingleMetricAsString('quflx_feed_up')).toContain('quflx_feed_up{source="cdp"} 0');
+    } finally {
+      const t0 = Date.now();
+      await Promise.all(feeds.map((f) => f.close()));
+      expect(Date.now() - t0).toBeLessThan(5000);
+      other.close();
+    }
+    expect(feeds[0]!.describe().state).toBe('closed');
+  });
 });
