@@ -119,8 +119,11 @@ function pageHtml(q: URLSearchParams): string {
 function open(stream, eio) {
   const ws = new WebSocket(location.origin.replace('http', 'ws') + '/socket.io/?EIO=' + eio + '&transport=websocket&stream=' + encodeURIComponent(stream));
   ws.binaryType = 'arraybuffer';
-  // The test can make the page reload itself.
-  ws.onmessage = (e) => { if (e.data === 'reload-page') location.reload(); };
+  // The test can make the page reload itself, or go to another URL.
+  ws.onmessage = (e) => {
+    if (e.data === 'reload-page') location.reload();
+    else if (typeof e.data === 'string' && e.data.startsWith('navigate:')) location.href = e.data.slice(9);
+  };
   (window.sockets ||= []).push(ws);
 }
 ${[...page, ...workers, ...shared].join('\n')}
@@ -129,6 +132,9 @@ ${[...page, ...workers, ...shared].join('\n')}
 
 /** A frame that makes the fake broker's page reload itself. */
 export const RELOAD_PAGE = 'reload-page';
+
+/** A frame that makes the fake broker's page go to `url`. */
+export const navigatePage = (url: string) => `navigate:${url}`;
 
 /** Socket.IO v5 binary event over Engine.IO v4: the placeholder frame, then the payload as raw bytes. */
 export function eio4BinaryEvent(event: string, payload: unknown): (string | Buffer)[] {

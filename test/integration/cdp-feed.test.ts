@@ -5,7 +5,7 @@ import { CdpFeed } from '../../src/feeds/cdp/cdp-feed.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { startChromium, type ChromiumProcess } from '../helpers/chromium-process.js';
-import { eio3BinaryEvent, eio4BinaryEvent, FakeBroker, RELOAD_PAGE, textEvent } from '../helpers/fake-broker.js';
+import { eio3BinaryEvent, eio4BinaryEvent, FakeBroker, navigatePage, RELOAD_PAGE, textEvent } from '../helpers/fake-broker.js';
 import { getJson, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -178,7 +178,7 @@ describe('FEED=cdp:// reads the broker pages in Chrome', { timeout: 90_000 }, ()
 });
 
 describe('CDP_URL_FILTER', { timeout: 90_000 }, () => {
-  test('only pages whose URL contains the filter are read', async () => {
+  test('only pages whose URL contains the filter are read, with their workers; a page that navigates to it is read from then on', async () => {
     const broker = await FakeBroker.start();
     const chrome = await startChromium();
     let t: TestApp | undefined;
@@ -186,16 +186,20 @@ describe('CDP_URL_FILTER', { timeout: 90_000 }, () => {
       t = await startTestApp({ FEED: `cdp://127.0.0.1:${chrome.port}`, CDP_URL_FILTER: 'page=wanted', BATCH_INTERVAL_MS: '200' });
       await waitFor(async () => (await getJson(`${t!.url}/health`)).feed?.status === 'up', 30_000, 'attach');
       await openTab(chrome, `${broker.url}/trade?page=other`);
-      await openTab(chrome, `${broker.url}/trade?page=wanted&worker=wantedworker`);
-      for (const s of ['other', 'wanted', 'wantedworker']) await waitFor(() => broker.connections(s) === 1, 30_000, `socket ${s}`);
+      // The shared worker's own URL lacks the filter text: it is read because a read page has its origin.
+      await openTab(chrome, `${broker.url}/trade?page=wanted&worker=wantedworker&shared=wantedshared`);
+      for (const s of ['other', 'wanted', 'wantedworker', 'wantedshared']) await waitFor(() => broker.connections(s) === 1, 30_000, `socket ${s}`);
       const wanted = series('QFXWANT_otc', 0, 5, 1.2);
       const fromWorker = series('QFXWANTW_otc', 0, 5, 1.3);
+      const fromShared = series('QFXWANTS_otc', 0, 5, 1.35);
       const other = series('QFXOTHER_otc', 0, 5, 1.4);
       await broker.send('other', [textEvent('updateStream', rows(other))]);
       await broker.send('wanted', [textEvent('updateStream', rows(wanted))]);
       await broker.send('wantedworker', [textEvent('updateStream', rows(fromWorker))]);
+      await broker.send('wantedshared', [textEvent('updateStream', rows(fromShared))]);
       await expectStoredOnce(t, wanted);
       await expectStoredOnce(t, fromWorker);
+      await expectStoredOnce(t, fromShared);
       // The other page is attached but not read: its ticks, sent first, were never taken.
       const targets = (await getJson(`${t.url}/health`)).feed.targets as { type: string; url: string; read: boolean; sockets: number }[];
       const trade = targets.filter((x) => x.type === 'page' && x.url === `${broker.url}/trade`);
@@ -204,7 +208,17 @@ describe('CDP_URL_FILTER', { timeout: 90_000 }, () => {
         [true, 1],
       ]);
       expect(await storedRows(t, 'QFXOTHER_otc')).toEqual([]);
-      expect(metricValue(await metricsText(t), 'quflx_ticks_accepted_total', 'source="cdp"')).toBe(10);
+      expect(metricValue(await metricsText(t), 'quflx_ticks_accepted_total', 'source="cdp"')).toBe(15);
+
+      // The unread tab goes to a wanted URL: from then on it is read.
+      await broker.send('other', [navigatePage(`${broker.url}/trade?page=wanted2`)]);
+      await waitFor(() => broker.connections('wanted2') === 1, 30_000, 'the navigated page to connect');
+      // Network goes on when the URL changes; its socket counts once a frame of it was read.
+      broker.repeat('wanted2', ['2'], 100);
+      await waitFor(async () => (await getJson(`${t!.url}/health`)).feed.sockets >= 4, 30_000, 'the navigated page read');
+      const navigated = series('QFXNAV_otc', 0, 5, 1.45);
+      await broker.send('wanted2', [textEvent('updateStream', rows(navigated))]);
+      await expectStoredOnce(t, navigated);
     } finally {
       await t?.close();
       await chrome.kill();
