@@ -3,8 +3,10 @@ import { CandleService } from './candles/candle-service.js';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
+import { CdpFeed } from './feeds/cdp/cdp-feed.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
+import { FeedWatch } from './feeds/feed-watch.js';
 import { Simulator } from './feeds/simulator.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
@@ -129,10 +131,12 @@ export class QuflxApp {
         .seedFrom(async () => ((await schemaReady) ? storedPairs(database.pool) : []))
         .catch((err: Error) => log.warn({ err: err.message }, 'could not seed pair names from the database'));
 
+      const feedWatch = new FeedWatch(config.feed.kind, metrics);
       const ingestor = new Ingestor(store, metrics, log, {
         isAvailable: () => redisLink.usable,
         deadline: (write) => redisLink.within(write, REDIS_DEADLINES_MS.ingest, 'ingest write'),
         registry,
+        onAccepted: (ticks, source) => feedWatch.accepted(ticks, source),
       });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
@@ -155,7 +159,7 @@ export class QuflxApp {
       });
       registerCandleRoutes(http, { candles, registry, cacheSize: config.candleCacheSize });
       registerIndicatorRoutes(http, { candles, registry });
-      registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt });
+      registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt, feed: feedWatch });
       registerWebRoutes(http);
       const gateway = new SocketGateway({
         httpServer: http.server,
@@ -180,10 +184,14 @@ export class QuflxApp {
       let feed: Feed | null = null;
       if (config.feed.kind !== 'none') {
         let pump: FeedPump | null = null;
+        const fc = config.feed;
         feed =
-          config.feed.kind === 'simulated'
+          fc.kind === 'simulated'
             ? new Simulator({ pairs: config.assets, ticksPerMinute: config.ticksPerMinute })
-            : new WsFeed({ url: config.feed.url, log, onBadMessage: (reason) => pump?.badMessage(reason) });
+            : fc.kind === 'cdp'
+              ? new CdpFeed({ host: fc.host, port: fc.port, urlFilter: fc.urlFilter, log, metrics })
+              : new WsFeed({ url: fc.url, log, onBadMessage: (reason) => pump?.badMessage(reason) });
+        feedWatch.setFeed(feed);
         pump = new FeedPump(feed, ingestor, metrics, log);
         const p = pump;
         closers.push({ name: 'feed', close: () => p.close() });

@@ -2,7 +2,12 @@ import { hostname } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import { pairProblem } from '../core/pair.js';
 
-export type FeedConfig = { kind: 'simulated' } | { kind: 'none' } | { kind: 'ws'; url: string };
+export type FeedConfig =
+  | { kind: 'simulated' }
+  | { kind: 'none' }
+  | { kind: 'ws'; url: string }
+  /** Chrome's remote-debugging address; `urlFilter`: only pages whose URL contains it are read. */
+  | { kind: 'cdp'; host: string; port: number; urlFilter: string | undefined };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** Every setting QuFLX reads from the environment, checked once at start-up. */
@@ -42,6 +47,23 @@ export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Record<string, string | undefined>;
+
+/** `cdp://HOST:PORT` as host and port, or why it is not one. */
+function parseCdpAddress(raw: string): { host: string; port: number } | string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return 'not a valid cdp://HOST:PORT address (PORT 1 to 65535)';
+  }
+  if (u.username || u.password || u.search || u.hash || (u.pathname !== '' && u.pathname !== '/')) {
+    return "must be only cdp://HOST:PORT (Chrome's --remote-debugging-port), with no path, query or user";
+  }
+  if (!u.hostname) return 'needs a HOST, e.g. cdp://127.0.0.1:9222';
+  const port = Number(u.port);
+  if (u.port === '' || port < 1) return "needs Chrome's remote-debugging PORT, e.g. cdp://127.0.0.1:9222";
+  return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port };
+}
 
 /** Reads and checks the whole configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -96,7 +118,20 @@ export function loadConfig(env: Env = process.env): Config {
       } catch {
         problems.push(`FEED: ${JSON.stringify(feedRaw)} is not a valid URL`);
       }
-    } else problems.push(`FEED=${JSON.stringify(feedRaw)}: must be "simulated", "none" or a ws:// / wss:// URL`);
+    } else if (/^cdp:\/\//i.test(feedRaw)) {
+      const cdp = parseCdpAddress(feedRaw);
+      if (typeof cdp === 'string') problems.push(`FEED=${JSON.stringify(feedRaw)}: ${cdp}`);
+      else feed = { kind: 'cdp', ...cdp, urlFilter: undefined };
+    } else problems.push(`FEED=${JSON.stringify(feedRaw)}: must be "simulated", "none", a ws:// / wss:// URL or cdp://HOST:PORT`);
+  }
+  const urlFilter = str('CDP_URL_FILTER');
+  if (urlFilter !== undefined) {
+    if (urlFilter.length > 500 || /[\u0000-\u001f\u007f]/.test(urlFilter)) {
+      problems.push('CDP_URL_FILTER: must be at most 500 characters, without control characters');
+    } else if (feed.kind === 'cdp') feed.urlFilter = urlFilter;
+    else if (!(feedRaw !== undefined && /^cdp:\/\//i.test(feedRaw))) {
+      problems.push('CDP_URL_FILTER: only used with FEED=cdp://HOST:PORT (it picks which Chrome pages are read)');
+    }
   }
 
   let assets = DEFAULT_ASSETS;

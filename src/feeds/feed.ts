@@ -7,4 +7,12 @@ import type { TickSource } from '../ingest/ingestor.js';
 export interface Feed extends AsyncIterable<unknown[]> {
   readonly source: TickSource;
   close(): Promise<void>;
+  /** What the feed is connected to now, for /health (feeds without a link of their own omit it). */
+  describe?(): FeedLinkStatus;
+}
+
+/** A feed's link as /health shows it: `up` while connected or attached; details per kind of feed. */
+export interface FeedLinkStatus {
+  status: 'up' | 'down';
+  [detail: string]: unknown;
 }

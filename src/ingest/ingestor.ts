@@ -8,7 +8,7 @@ import { ThrottledLog } from '../observability/throttled-log.js';
 import type { PairRegistry } from '../redis/pair-registry.js';
 import type { TickStore } from '../redis/tick-store.js';
 
-export type TickSource = 'http' | 'simulator' | 'ws' | 'csv' | 'bench';
+export type TickSource = 'http' | 'simulator' | 'ws' | 'cdp' | 'csv' | 'bench';
 
 export interface IngestResult {
   accepted: number;
@@ -33,6 +33,8 @@ export interface IngestorOptions {
   deadline?: <T>(write: Promise<T>) => Promise<T>;
   /** One instrument per symbol: every tick is stored under its pair's canonical name. */
   registry: PairRegistry;
+  /** Told of the newly accepted ticks of every job (not duplicates), after the write. Must not throw. */
+  onAccepted?: (ticks: readonly Tick[], source: TickSource) => void;
 }
 
 interface Job {
@@ -261,7 +263,10 @@ export class Ingestor {
       for (const seq of jobSeqs) if (seq > 0) accepted++;
       offset += job.ticks.length;
       const duplicates = job.ticks.length - accepted;
-      if (accepted) this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
+      if (accepted) {
+        this.metrics.ticksAccepted.inc({ source: job.source }, accepted);
+        this.options.onAccepted?.(accepted === job.ticks.length ? job.ticks : job.ticks.filter((_, i) => jobSeqs[i]! > 0), job.source);
+      }
       if (duplicates) this.metrics.ticksDuplicate.inc({ source: job.source }, duplicates);
       this.metrics.tickToPublish.observe((now - job.startedAt) / 1000);
       job.resolve?.({ accepted, duplicates, seqs: jobSeqs });

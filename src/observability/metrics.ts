@@ -115,6 +115,69 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly feedFrames = new Counter({
+    name: 'quflx_feed_frames_total',
+    help: 'WebSocket frames a feed read, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly feedFrameTicks = new Counter({
+    name: 'quflx_feed_frame_ticks_total',
+    help: 'Ticks found in the frames a feed read (before validation and dedup), by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly feedFramesWithoutTicks = new Counter({
+    name: 'quflx_feed_frames_without_ticks_total',
+    help: 'Frames that held no tick, by source and reason (control, no_ticks, bad_json, bad_packet, orphan_attachment)',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly feedIgnored = new Counter({
+    name: 'quflx_feed_ignored_total',
+    help: 'What a feed skipped or could not act on (targets of other kinds, unread pages, failed commands, incomplete binary events), by source and what',
+    labelNames: ['source', 'what'] as const,
+    registers: [this.registry],
+  });
+  readonly feedConnects = new Counter({
+    name: 'quflx_feed_connects_total',
+    help: 'Times a feed attached or connected (the first time and every time after a loss), by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly feedUp = new Gauge({
+    name: 'quflx_feed_up',
+    help: '1 while the feed is attached or connected, else 0, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly feedSockets = new Gauge({
+    name: 'quflx_feed_sockets',
+    help: 'WebSockets a browser feed reads now, by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly feedSuspectTicks = new Counter({
+    name: 'quflx_feed_suspect_ticks_total',
+    help: 'Accepted ticks whose price jumped far outside the pair\'s recent moves (kept), by source',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  /** Read at scrape time by the stale/suspect gauges; set by whoever watches feed health. */
+  feedHealthCounts: (() => { stale: number; suspect: number }) | null = null;
+  readonly feedStalePairs: Gauge = new Gauge({
+    name: 'quflx_feed_stale_pairs',
+    help: 'Pairs silent for much longer than their usual gap between ticks',
+    registers: [this.registry],
+    collect: (): void => this.feedStalePairs.set(this.feedHealthCounts?.().stale ?? 0),
+  });
+  readonly feedSuspectPairs: Gauge = new Gauge({
+    name: 'quflx_feed_suspect_pairs',
+    help: 'Pairs with a suspect price jump in the last minute',
+    registers: [this.registry],
+    collect: (): void => this.feedSuspectPairs.set(this.feedHealthCounts?.().suspect ?? 0),
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'quflx_' });
   }

@@ -109,6 +109,18 @@ describe('loadConfig reads valid values', () => {
     expect(loadConfig({ FEED: 'wss://feed.example.com' }).feed).toEqual({ kind: 'ws', url: 'wss://feed.example.com' });
   });
 
+  test('FEED=cdp://HOST:PORT (Chrome), with CDP_URL_FILTER', () => {
+    expect(loadConfig({ FEED: 'cdp://127.0.0.1:9222' }).feed).toEqual({ kind: 'cdp', host: '127.0.0.1', port: 9222, urlFilter: undefined });
+    expect(loadConfig({ FEED: 'cdp://localhost:9333/' }).feed).toEqual({ kind: 'cdp', host: 'localhost', port: 9333, urlFilter: undefined });
+    expect(loadConfig({ FEED: 'cdp://[::1]:9222' }).feed).toEqual({ kind: 'cdp', host: '::1', port: 9222, urlFilter: undefined });
+    expect(loadConfig({ FEED: 'cdp://127.0.0.1:9222', CDP_URL_FILTER: ' broker.example/trade ' }).feed).toEqual({
+      kind: 'cdp',
+      host: '127.0.0.1',
+      port: 9222,
+      urlFilter: 'broker.example/trade',
+    });
+  });
+
   test('ASSETS is a comma-separated list, trimmed', () => {
     expect(loadConfig({ ASSETS: 'EUR/USD_otc, BTC.USD ,GBP-JPY' }).assets).toEqual(['EUR/USD_otc', 'BTC.USD', 'GBP-JPY']);
   });
@@ -127,6 +139,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['FEED', 'simulator'],
     ['FEED', 'on'],
     ['FEED', 'ws://'],
+    ['FEED', 'cdp://127.0.0.1'],
+    ['FEED', 'cdp://127.0.0.1:0'],
+    ['FEED', 'cdp://127.0.0.1:70000'],
+    ['FEED', 'cdp://127.0.0.1:9222/json'],
+    ['FEED', 'cdp://127.0.0.1:9222?x=1'],
+    ['FEED', 'cdp://user@127.0.0.1:9222'],
+    ['FEED', 'cdp://:9222'],
+    ['CDP_URL_FILTER', 'broker.example'],
     ['ASSETS', '/EURUSD'],
     ['ASSETS', 'EUR/USD_otc,bad pair'],
     ['ASSETS', ','],
@@ -162,6 +182,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     expect(err.message).toContain(name);
     expect(err.problems.length).toBeGreaterThanOrEqual(1);
     expect(err.problems.some((p) => p.includes(name))).toBe(true);
+  });
+
+  test('CDP_URL_FILTER must be short and printable, and only goes with FEED=cdp://', () => {
+    expect(configError({ FEED: 'cdp://127.0.0.1:9222', CDP_URL_FILTER: 'x'.repeat(501) }).message).toContain('CDP_URL_FILTER');
+    expect(configError({ FEED: 'cdp://127.0.0.1:9222', CDP_URL_FILTER: 'a\u0001b' }).message).toContain('CDP_URL_FILTER');
+    expect(configError({ FEED: 'simulated', CDP_URL_FILTER: 'broker' }).message).toMatch(/CDP_URL_FILTER: only used with FEED=cdp/);
+    // A bad cdp:// address is named once, without a second complaint about the filter.
+    expect(configError({ FEED: 'cdp://h', CDP_URL_FILTER: 'broker' }).problems).toHaveLength(1);
   });
 
   test('every bad variable is named at once, not only the first', () => {

@@ -120,6 +120,7 @@ function Terminal() {
           selected={grid ? (gridPairs[focused] ?? null) : pair}
           shown={grid ? gridPairs : []}
           dayOpens={dayOpens}
+          feedFlags={health?.feed}
           onSelect={select}
         />
       </aside>

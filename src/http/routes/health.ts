@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database, DatabaseKind } from '../../db/database.js';
+import type { FeedReport, FeedWatch } from '../../feeds/feed-watch.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { RedisKind } from '../../redis/embedded-redis.js';
 import type { RedisKeys } from '../../redis/keys.js';
@@ -15,6 +16,8 @@ export interface HealthDeps {
   metrics: Metrics;
   /** Epoch ms of the persister's last successful write, null before the first. */
   lastWriteAt: () => number | null;
+  /** The feed and the health of every pair's ticks; absent in a process without ingest. */
+  feed?: FeedWatch;
 }
 
 export interface Health {
@@ -22,6 +25,7 @@ export interface Health {
   redis: { status: 'up' | 'down'; kind: RedisKind };
   database: { status: 'up' | 'down'; kind: DatabaseKind };
   persistence: { pending: number | null; lagMs: number | null; lastWriteAt: string | null };
+  feed?: FeedReport;
 }
 
 /**
@@ -36,8 +40,10 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
       : Promise.resolve(null),
   ]);
   const redisUp = backlog !== null;
+  const feed = deps.feed?.report();
   return {
-    status: redisUp && dbUp ? 'ok' : 'degraded',
+    // A feed that should be connected (Chrome, a ws:// feed) and is not counts as a part down.
+    status: redisUp && dbUp && feed?.status !== 'down' ? 'ok' : 'degraded',
     redis: { status: redisUp ? 'up' : 'down', kind: deps.redisKind },
     database: { status: dbUp ? 'up' : 'down', kind: deps.databaseKind },
     persistence: {
@@ -45,6 +51,7 @@ export async function checkHealth(deps: HealthDeps): Promise<Health> {
       lagMs: backlog ? (backlog.oldestMs === null ? 0 : Math.max(0, Date.now() - backlog.oldestMs)) : null,
       lastWriteAt: toIso(deps.lastWriteAt()),
     },
+    ...(feed ? { feed } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react';
 import { Sparkline } from '../chart/sparkline.js';
 import { Throttle } from '../lib/throttle.js';
 import type { DayOpens } from '../hooks/useAssets.js';
+import type { FeedFlags } from '../hooks/useHealth.js';
 import { useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
 import { formatChange, formatPrice, formatRate, pricePrecision, splitPair } from '../lib/format.js';
 import type { Asset } from '../lib/types.js';
@@ -14,11 +15,13 @@ export interface PairListProps {
   /** Pairs on screen in the grid, marked in the list. */
   shown?: readonly string[];
   dayOpens: DayOpens;
+  /** Stale and suspect pairs (GET /health `feed`), badged in their rows. */
+  feedFlags?: FeedFlags;
   onSelect: (pair: string) => void;
 }
 
 /** Every pair with its live price, change since the UTC day's open, ticks per second and a sparkline. */
-export function PairList({ assets, status, error, selected, shown = [], dayOpens, onSelect }: PairListProps) {
+export function PairList({ assets, status, error, selected, shown = [], dayOpens, feedFlags, onSelect }: PairListProps) {
   useSecondTick(); // change and rate are read from the stream client once a second
   return (
     <nav className="pair-list" aria-label="Pairs">
@@ -51,7 +54,16 @@ export function PairList({ assets, status, error, selected, shown = [], dayOpens
       )}
       <ul role="listbox" aria-label="Pairs">
         {assets.map((a) => (
-          <PairRow key={a.pair} asset={a} selected={a.pair === selected} shown={shown.includes(a.pair)} dayOpen={dayOpens[a.pair]} onSelect={onSelect} />
+          <PairRow
+            key={a.pair}
+            asset={a}
+            selected={a.pair === selected}
+            shown={shown.includes(a.pair)}
+            dayOpen={dayOpens[a.pair]}
+            stale={feedFlags?.stale.includes(a.pair) ?? false}
+            suspect={feedFlags?.suspect.includes(a.pair) ?? false}
+            onSelect={onSelect}
+          />
         ))}
       </ul>
     </nav>
@@ -63,10 +75,12 @@ interface PairRowProps {
   selected: boolean;
   shown: boolean;
   dayOpen: number | undefined;
+  stale: boolean;
+  suspect: boolean;
   onSelect: (pair: string) => void;
 }
 
-function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
+function PairRow({ asset, selected, shown, dayOpen, stale, suspect, onSelect }: PairRowProps) {
   const client = useStreamClient();
   const priceRef = useRef<HTMLSpanElement>(null);
   const sparkRef = useRef<HTMLCanvasElement>(null);
@@ -138,6 +152,16 @@ function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
         <span className="pair-name">
           {base}
           {otc && <span className="tag">OTC</span>}
+          {stale && (
+            <span className="tag feed-flag stale" title="No tick for much longer than this pair's usual gap">
+              STALE
+            </span>
+          )}
+          {suspect && (
+            <span className="tag feed-flag suspect" title="A price jump far outside this pair's recent moves in the last minute (the tick was kept)">
+              SUSPECT
+            </span>
+          )}
         </span>
         {/* Written by the frame callback, not React: it changes many times a second. */}
         <span className="pair-price" ref={priceRef} />

@@ -52,6 +52,25 @@ describe('PairList', () => {
     expect(onSelect).toHaveBeenLastCalledWith('EUR/USD_otc');
   });
 
+  test('stale and suspect pairs (from /health) carry a badge', () => {
+    render(
+      <PairList
+        assets={assets}
+        status="ready"
+        error={null}
+        selected={null}
+        dayOpens={{}}
+        feedFlags={{ stale: ['USD/JPY_otc'], suspect: ['EUR/USD_otc', 'USD/JPY_otc'] }}
+        onSelect={() => {}}
+      />,
+    );
+    const [eur, jpy] = screen.getAllByRole('option');
+    expect(eur!.querySelector('.feed-flag.stale')).toBeNull();
+    expect(eur!.querySelector('.feed-flag.suspect')?.textContent).toBe('SUSPECT');
+    expect(jpy!.querySelector('.feed-flag.stale')?.textContent).toBe('STALE');
+    expect(jpy!.querySelector('.feed-flag.suspect')).not.toBeNull();
+  });
+
   test('loading, empty and error states', () => {
     const { rerender } = render(<PairList assets={[]} status="loading" error={null} selected={null} dayOpens={{}} onSelect={() => {}} />);
     expect(screen.getByLabelText('Loading pairs')).toBeTruthy();

@@ -6,6 +6,13 @@ export interface Health {
   redis: { status: 'up' | 'down'; kind: string };
   database: { status: 'up' | 'down'; kind: string };
   persistence: { pending: number | null; lagMs: number | null };
+  /** Feed health: pairs silent for much longer than usual, pairs with a suspect price jump. */
+  feed?: FeedFlags;
+}
+
+export interface FeedFlags {
+  stale: string[];
+  suspect: string[];
 }
 
 /** GET /health every few seconds, for the status bar. */

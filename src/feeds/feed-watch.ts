@@ -1,0 +1,68 @@
+import type { FeedConfig } from '../config/config.js';
+import { FeedHealthMonitor, type FeedHealthOptions, type PairHealth } from '../core/feed-health.js';
+import type { Tick } from '../core/tick.js';
+import type { TickSource } from '../ingest/ingestor.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Feed } from './feed.js';
+import { WsFeed } from './ws-feed.js';
+
+/** The `feed` section of /health. */
+export interface FeedReport {
+  /** FEED's kind. */
+  kind: FeedConfig['kind'];
+  /** `up` while the feed is connected or attached; `off` with FEED=none. */
+  status: 'up' | 'down' | 'off';
+  /** Every pair heard from since start (all sources), with the age of its last tick. */
+  pairs: PairHealth[];
+  stale: string[];
+  suspect: string[];
+  /** Details of the feed's link (for Chrome: the browser, pages, sockets, frames). */
+  [detail: string]: unknown;
+}
+
+/**
+ * Feed health for the whole process: every accepted tick, whatever its source, goes through one
+ * FeedHealthMonitor; /health, /metrics and the page read the result here.
+ */
+export class FeedWatch {
+  private readonly monitor: FeedHealthMonitor;
+  private feed: Feed | null = null;
+
+  constructor(
+    private readonly kind: FeedConfig['kind'],
+    private readonly metrics: Metrics,
+    options: Partial<FeedHealthOptions> = {},
+  ) {
+    this.monitor = new FeedHealthMonitor(options);
+    metrics.feedHealthCounts = () => this.monitor.counts(Date.now());
+  }
+
+  setFeed(feed: Feed | null): void {
+    this.feed = feed;
+  }
+
+  /** Newly accepted ticks (the ingestor's hook). */
+  accepted(ticks: readonly Tick[], source: TickSource): void {
+    const suspects = this.monitor.observe(ticks, source, Date.now());
+    if (suspects > 0) this.metrics.feedSuspectTicks.inc({ source }, suspects);
+  }
+
+  report(now = Date.now()): FeedReport {
+    const pairs = this.monitor.snapshot(now);
+    return {
+      kind: this.kind,
+      ...this.linkStatus(),
+      pairs,
+      stale: pairs.filter((p) => p.stale).map((p) => p.pair),
+      suspect: pairs.filter((p) => p.suspect).map((p) => p.pair),
+    };
+  }
+
+  private linkStatus(): { status: FeedReport['status']; [detail: string]: unknown } {
+    const feed = this.feed;
+    if (!feed) return { status: 'off' };
+    if (feed.describe) return feed.describe();
+    if (feed instanceof WsFeed) return { status: feed.state === 'open' ? 'up' : 'down', connects: feed.connects };
+    return { status: 'up' };
+  }
+}
