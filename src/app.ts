@@ -114,7 +114,7 @@ export class QuflxApp {
       const ingestor = new Ingestor(store, metrics, log, { isAvailable: () => redis.isReady });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
-      const http = createHttpServer(log);
+      const http = await createHttpServer(log);
       registerTickRoutes(http, {
         ingestor,
         store,

@@ -1,12 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
+import fastifyCompress from '@fastify/compress';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../observability/logger.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+/** Answers smaller than this go uncompressed (not worth the CPU). */
+export const COMPRESS_THRESHOLD = 1024;
 
 /** Fastify with QuFLX's error contract: every error is JSON `{ error, details? }` a person can read. */
-export function createHttpServer(log: Logger): FastifyInstance {
+export async function createHttpServer(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
@@ -15,6 +18,9 @@ export function createHttpServer(log: Logger): FastifyInstance {
   });
   // Only JSON bodies are taken: anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // Brotli or gzip for every answer over 1 KB (the app bundle, candle and tick JSON). Awaited:
+  // it hooks each route as the route is added, so it must be in place before any route.
+  await app.register(fastifyCompress, { threshold: COMPRESS_THRESHOLD, encodings: ['br', 'gzip'] });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ValidationError) {

@@ -64,7 +64,7 @@ beforeAll(async () => {
   app = await startTestApp({ BATCH_INTERVAL_MS: '200', CANDLE_CACHE_SIZE: '200' });
   redis = await connectRedis(TEST_REDIS_URL, 'indicators-test', log);
   service = new CandleService(new CandleStore(redis, new RedisKeys(app.prefix)), app.db.pool, { cacheSize: 200, cacheTtlS: 600 });
-  http = createHttpServer(log);
+  http = await createHttpServer(log);
   registerIndicatorRoutes(http, { candles: service });
   url = await http.listen({ port: 0, host: '127.0.0.1' });
 
