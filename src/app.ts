@@ -121,6 +121,7 @@ export class QuflxApp {
         metrics,
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
+        db: database.pool,
       });
       const candleStore = new CandleStore(redis, keys);
       const candles = new CandleService(candleStore, database.pool, {

@@ -16,6 +16,7 @@ import type { RedisKeys } from '../redis/keys.js';
 import { TickSubscriber } from '../redis/tick-subscriber.js';
 import type { TickStore } from '../redis/tick-store.js';
 import type { ClientToServerEvents, ServerToClientEvents, SubscribeAck } from '../shared/events.js';
+import { MAX_INDICATORS_PER_SUBSCRIPTION as MAX_INDICATORS } from '../shared/limits.js';
 
 /** Live candles of one pair for one socket, and the indicators that ride along. */
 interface CandleSubscription {
@@ -30,7 +31,6 @@ interface SocketData {
   queue: Promise<unknown>;
 }
 
-const MAX_INDICATORS = 10;
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface GatewayOptions {

@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { CandleService } from '../../candles/candle-service.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseTimeframe, TIMEFRAMES, type Timeframe } from '../../core/timeframe.js';
-import { parseLimit, requirePair } from '../query.js';
+import { MAX_CANDLES } from '../../shared/limits.js';
+import type { CandlesResponse } from '../../shared/http.js';
+import { parseLimit, parseTime, requirePair } from '../query.js';
 
-export const MAX_CANDLES = 5000;
+export { MAX_CANDLES };
 
 export function requireTimeframe(value: unknown, fallback: Timeframe = '1M'): Timeframe {
   if (value === undefined || value === '') return fallback;
@@ -23,7 +25,10 @@ export function registerCandleRoutes(app: FastifyInstance, deps: { candles: Cand
     const pair = requirePair(q.pair);
     const timeframe = requireTimeframe(q.timeframe);
     const limit = parseLimit(q.limit, deps.cacheSize, MAX_CANDLES);
-    const { source, candles } = await deps.candles.candles(pair, timeframe, limit);
-    return { pair, timeframe, source, candles };
+    const before = parseTime(q.before, 'before', 'epoch seconds');
+    const { source, candles } =
+      before === undefined ? await deps.candles.candles(pair, timeframe, limit) : await deps.candles.candlesBefore(pair, timeframe, limit, before);
+    const answer: CandlesResponse = { pair, timeframe, source, candles };
+    return answer;
   });
 }

@@ -5,6 +5,7 @@ import type { RedisClient } from '../../redis/connection.js';
 import type { RedisKind } from '../../redis/embedded-redis.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { readPersistBacklog } from '../../redis/persist-queue.js';
+import type { HealthResponse } from '../../shared/http.js';
 
 export interface HealthDeps {
   redis: RedisClient;
@@ -17,12 +18,8 @@ export interface HealthDeps {
   lastWriteAt: () => number | null;
 }
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  redis: { status: 'up' | 'down'; kind: RedisKind };
-  database: { status: 'up' | 'down'; kind: DatabaseKind };
-  persistence: { pending: number | null; lagMs: number | null; lastWriteAt: string | null };
-}
+/** The answer of GET /health (the contract's, shared with the browser). */
+export type Health = HealthResponse;
 
 export async function checkHealth(deps: HealthDeps): Promise<Health> {
   const redisUp = deps.redis.isReady;

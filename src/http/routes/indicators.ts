@@ -4,11 +4,12 @@ import { ValidationError, type FieldIssue } from '../../core/errors.js';
 import { parseIndicatorRequest, warmupCandles, type IndicatorParams, type IndicatorSpec } from '../../core/indicators/catalog.js';
 import { computeIndicator, type IndicatorPoint } from '../../core/indicators/indicator-series.js';
 import type { Timeframe } from '../../core/timeframe.js';
+import { MAX_INDICATOR_VALUES } from '../../shared/limits.js';
 import { parseLimit, requirePair } from '../query.js';
 import { requireTimeframe } from './candles.js';
 
 export const DEFAULT_INDICATOR_VALUES = 200;
-export const MAX_INDICATOR_VALUES = 5000;
+export { MAX_INDICATOR_VALUES };
 /**
  * Most candles one request reads: limit + warm-up. The catalog's ranges keep every indicator's
  * warm-up plus MAX_INDICATOR_VALUES under this, so the cap never cuts a warm-up short.
