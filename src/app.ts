@@ -6,6 +6,7 @@ import { migrateWithRetry } from './db/migrate.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
 import { Simulator } from './feeds/simulator.js';
+import { SimulatorHistory } from './feeds/simulator-history.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
 import { createHttpServer } from './http/http-server.js';
@@ -146,6 +147,7 @@ export class QuflxApp {
       let feed: Feed | null = null;
       if (config.feed.kind !== 'none') {
         let pump: FeedPump | null = null;
+        const simulatorStart = Date.now();
         feed =
           config.feed.kind === 'simulated'
             ? new Simulator({ pairs: config.assets, ticksPerMinute: config.ticksPerMinute })
@@ -153,6 +155,20 @@ export class QuflxApp {
         pump = new FeedPump(feed, ingestor, metrics, log);
         const p = pump;
         closers.push({ name: 'feed', close: () => p.close() });
+        if (config.feed.kind === 'simulated' && config.simulatorHistoryHours > 0) {
+          // In the background: the page has a full chart a few seconds after a first start.
+          const history = new SimulatorHistory({
+            pairs: config.assets,
+            hours: config.simulatorHistoryHours,
+            ticksPerMinute: config.ticksPerMinute,
+            endMs: simulatorStart,
+            db: database.pool,
+            candles: candleStore,
+            schemaReady,
+            log,
+          });
+          closers.push({ name: 'simulator history', close: () => history.close() });
+        }
       }
       if (!config.ingestToken && !['127.0.0.1', 'localhost', '::1'].includes(config.host)) {
         log.warn({ host: config.host }, 'listening beyond localhost with no INGEST_TOKEN: anyone who reaches this port can post ticks');
