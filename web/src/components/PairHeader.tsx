@@ -23,7 +23,7 @@ export function PairHeader({ pair, dayOpen }: { pair: string | null; dayOpen: nu
       shown = price;
       el.textContent = formatPrice(price, digits);
     });
-    const unwatch = client.watch(pair, { demand: null, onFrame: () => write.run() });
+    const unwatch = client.watch(pair, { demand: null, onItems: () => write.run() });
     return () => {
       write.cancel();
       unwatch();

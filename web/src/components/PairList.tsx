@@ -90,9 +90,11 @@ function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
       shownPrice = latest;
       el.textContent = formatPrice(latest, digits);
     });
+    // The sparkline is drawn at most every 120 ms (and once after the last change).
+    const draw = new Throttle(120, () => spark.draw(performance.now(), true));
     const unwatch = client.watch(pair, {
       demand: null,
-      onFrame(items, now) {
+      onItems(items) {
         for (const item of items) {
           if (item.kind === 'snapshot') {
             spark.seed(item.ack.ticks.map((t) => t.price));
@@ -103,12 +105,13 @@ function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
             latest = item.ticks[item.ticks.length - 1]!.price;
           }
         }
-        spark.draw(now);
+        draw.run();
         write.run();
       },
     });
     return () => {
       write.cancel();
+      draw.cancel();
       unwatch();
     };
   }, [client, pair, digits]);
