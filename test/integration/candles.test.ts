@@ -158,6 +158,14 @@ describe('history paging: GET /api/candles?before=', () => {
     expect(pages.flat()).toEqual(all);
     expect(pages).toHaveLength(1 + Math.ceil((2880 - 40) / 700));
 
+    // Indicator values for a page: the same as over the whole history, before that time.
+    const at = all[1000]!.time;
+    const page = await getJson(`${app.url}/api/indicators?pair=PAGE/ONE&timeframe=1M&name=ema&period=20&limit=300&before=${at}`);
+    const whole = await getJson(`${app.url}/api/indicators?pair=PAGE/ONE&timeframe=1M&name=ema&period=20&limit=5000`);
+    const expected = whole.values.filter((v: { time: number }) => v.time < at).slice(-300);
+    expect(page.values.map((v: { time: number }) => v.time)).toEqual(expected.map((v: { time: number }) => v.time));
+    page.values.forEach((v: { value: number }, i: number) => expect(v.value).toBeCloseTo(expected[i].value, 10));
+
     // `before` between bucket opens: the candles that open before it, whole. And before the start: none.
     const hours = aggregate(asCandleTicks([...old, ...live]), '1H');
     const mid = hours[30]!.time + 1800;
