@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'react';
 import { Sparkline } from '../chart/sparkline.js';
 import { Throttle } from '../lib/throttle.js';
+import { useTimeZone } from '../hooks/useTimeZone.js';
+import { zoneLabel } from '../lib/time-zone.js';
 import type { DayOpens } from '../hooks/useAssets.js';
 import { useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
 import { formatChange, formatPrice, formatRate, pricePrecision, splitPair } from '../lib/format.js';
@@ -17,7 +19,7 @@ export interface PairListProps {
   onSelect: (pair: string) => void;
 }
 
-/** Every pair with its live price, change since the UTC day's open, ticks per second and a sparkline. */
+/** Every pair with its live price, change since the day's open (in the page's zone), ticks per second and a sparkline. */
 export function PairList({ assets, status, error, selected, shown = [], dayOpens, onSelect }: PairListProps) {
   useSecondTick(); // change and rate are read from the stream client once a second
   return (
@@ -68,6 +70,7 @@ interface PairRowProps {
 
 function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
   const client = useStreamClient();
+  const { zone } = useTimeZone();
   const priceRef = useRef<HTMLSpanElement>(null);
   const sparkRef = useRef<HTMLCanvasElement>(null);
   const { pair } = asset;
@@ -147,7 +150,7 @@ function PairRow({ asset, selected, shown, dayOpen, onSelect }: PairRowProps) {
       </div>
       <div className="pair-line sub">
         <canvas className="spark" ref={sparkRef} aria-hidden="true" />
-        <span className={`pair-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title="Change since 00:00 UTC">
+        <span className={`pair-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title={`Change since 00:00 ${zoneLabel(zone)}`}>
           {formatChange(change)}
         </span>
         <span className="pair-rate" title="Ticks per second">

@@ -1,12 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { Fetch } from '../lib/api.js';
+import type { HealthResponse } from '../lib/types.js';
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  redis: { status: 'up' | 'down'; kind: string };
-  database: { status: 'up' | 'down'; kind: string };
-  persistence: { pending: number | null; lagMs: number | null };
-}
+export type Health = HealthResponse;
 
 /** GET /health every few seconds, for the status bar. */
 export function useHealth(options: { fetch?: Fetch; pollMs?: number; paused?: boolean } = {}): Health | null {

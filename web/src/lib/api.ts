@@ -1,4 +1,4 @@
-import type { Asset, CandlesResponse, IndicatorsResponse, SeqTick } from './types.js';
+import type { AssetResponse, CandlesResponse, IndicatorsResponse, StoredTicksResponse, TicksResponse } from './types.js';
 
 /** An HTTP error with the server's message (`{ error }`) or a description of what failed. */
 export class ApiError extends Error {
@@ -34,7 +34,8 @@ async function getJson<T>(path: string, params: Record<string, string | number |
   let body: unknown = null;
   try {
     body = await res.json();
-  } catch {
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
     /* not JSON */
   }
   if (!res.ok) {
@@ -45,10 +46,15 @@ async function getJson<T>(path: string, params: Record<string, string | number |
 }
 
 export const api = {
-  candles: (pair: string, timeframe: string, limit: number | undefined, options?: ApiOptions) =>
-    getJson<CandlesResponse>('/api/candles', { pair, timeframe, limit }, options),
-  ticks: (pair: string, limit: number, options?: ApiOptions) => getJson<SeqTick[]>('/api/ticks', { pair, limit }, options),
-  assets: (options?: ApiOptions) => getJson<Asset[]>('/api/assets', {}, options),
-  indicator: (pair: string, timeframe: string, name: string, params: Record<string, number>, limit: number, options?: ApiOptions) =>
-    getJson<IndicatorsResponse>('/api/indicators', { pair, timeframe, name, ...params, limit }, options),
+  /** Candles oldest first; with `before` (epoch s) the page of `limit` candles before it. */
+  candles: (pair: string, timeframe: string, limit: number | undefined, options?: ApiOptions & { before?: number }) =>
+    getJson<CandlesResponse>('/api/candles', { pair, timeframe, limit, before: options?.before }, options),
+  /** The recent ticks, oldest first. */
+  ticks: (pair: string, limit: number, options?: ApiOptions) => getJson<TicksResponse>('/api/ticks', { pair, limit }, options),
+  /** Stored ticks before `beforeMs`, oldest first (a page of the tick chart's history). */
+  ticksBefore: (pair: string, beforeMs: number, limit: number, options?: ApiOptions) =>
+    getJson<StoredTicksResponse>('/api/ticks', { pair, limit, before: beforeMs }, options),
+  assets: (options?: ApiOptions) => getJson<AssetResponse[]>('/api/assets', {}, options),
+  indicator: (pair: string, timeframe: string, name: string, params: Record<string, number>, limit: number, options?: ApiOptions & { before?: number }) =>
+    getJson<IndicatorsResponse>('/api/indicators', { pair, timeframe, name, ...params, limit, before: options?.before }, options),
 };
