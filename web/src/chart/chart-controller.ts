@@ -312,7 +312,10 @@ export class ChartController implements Watcher {
         firstDrawMarked = true;
         performance.mark('quflx:first-bars');
       }
-      this.chart.timeScale().scrollToRealTime();
+      const ts = this.chart.timeScale();
+      // A short history (a 1D view of a few days) fills the width; a long one shows its end.
+      if (bars * (ts.options().barSpacing || 7) < ts.width() * 0.6) ts.fitContent();
+      else ts.scrollToRealTime();
     }
     if (bars !== this.status.bars || this.model.live !== this.status.live) {
       // Only the transitions matter to React (empty <-> data, loading -> live).

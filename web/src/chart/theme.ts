@@ -46,6 +46,8 @@ export function chartOptions(compact: boolean, attribution = !compact): DeepPart
       rightOffset: compact ? 4 : 8,
       barSpacing: compact ? 5 : 7,
       minBarSpacing: 1,
+      // A fitted short history keeps candles that still look like candles.
+      maxBarSpacing: compact ? 24 : 36,
     },
   };
 }

@@ -11,7 +11,12 @@ describe('tickMarkLabel', () => {
     expect(tickMarkLabel(T, TickMarkType.Month, 'utc')).toBe('Mar');
     expect(tickMarkLabel(T, TickMarkType.DayOfMonth, 'utc')).toBe('9 Mar');
     expect(tickMarkLabel(T, TickMarkType.Time, 'utc')).toBe('23:59');
-    expect(tickMarkLabel(T, TickMarkType.TimeWithSeconds, 'utc')).toBe('23:59:58');
+    expect(tickMarkLabel(Math.floor(T), TickMarkType.TimeWithSeconds, 'utc')).toBe('23:59:58');
+  });
+
+  test('a mark inside a second (the tick chart) reads to the tenth', () => {
+    expect(tickMarkLabel(T, TickMarkType.TimeWithSeconds, 'utc')).toBe('23:59:58.2');
+    expect(tickMarkLabel(Math.floor(T), TickMarkType.TimeWithSeconds, 'utc')).toBe('23:59:58');
   });
 
   test('a year boundary: the first second of 2025 is labelled 2025 in UTC', () => {

@@ -7,6 +7,8 @@ import { dateParts, formatClock, MONTHS, type TimeZoneChoice } from '../lib/time
  * month, a day, or a time with or without seconds.
  */
 export function tickMarkLabel(time: number, type: TickMarkType, zone: TimeZoneChoice): string {
+  // The tick chart places ticks inside a second: a mark there reads to the tenth.
+  if (type === TickMarkType.TimeWithSeconds && time % 1 !== 0) return `${formatClock(time * 1000, zone, 'seconds')}.${Math.floor((time * 10) % 10)}`;
   const ms = time * 1000;
   const p = dateParts(ms, zone);
   switch (type) {

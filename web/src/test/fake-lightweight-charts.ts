@@ -68,6 +68,9 @@ export class FakeChart {
     return {
       applyOptions() {},
       scrollToRealTime() {},
+      fitContent() {},
+      width: () => 800,
+      options: () => ({ barSpacing: 7 }),
       subscribeVisibleLogicalRangeChange: (h: (r: unknown) => void) => this.rangeHandlers.push(h),
       unsubscribeVisibleLogicalRangeChange() {},
     };
