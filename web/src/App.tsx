@@ -53,9 +53,8 @@ function Terminal() {
   const pair = view.pair && (pairs.includes(view.pair) || pairs.length === 0) ? view.pair : (pairs[0] ?? null);
   // The URL names the pair on screen (without a new history entry).
   useEffect(() => {
-    if (pair && pair !== view.pair) setView({ pair }, { replace: true });
-    else if (pair && !location.search.includes('pair=')) setView({}, { replace: true });
-  }, [pair, view.pair, setView]);
+    if (pair) setView({ pair }, { replace: true }); // also spells a link's `tf=5s` as `tf=5S`
+  }, [pair, view.pair, view.tf, view.layout, setView]);
   const gridPairs = useMemo(() => {
     // The linked pair is in the grid.
     const chosen = [...(pair && !storedGrid.includes(pair) ? [pair] : []), ...storedGrid].filter((p) => pairs.includes(p));

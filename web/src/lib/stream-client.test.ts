@@ -251,10 +251,10 @@ describe('StreamClient against a real Socket.IO server', () => {
     const switching = Date.now() - started;
     const last = pairs[29 % pairs.length]!;
     await until(() => r.snapshots().some((s) => s.ack.pair === last), 'the last choice live');
-    // Two in flight at a time; each answer sends only the choice of that moment: at most one
-    // subscribe per answer the server could give while the clicks went on, not one per click.
-    expect(server.subscribes.length).toBeLessThanOrEqual(2 + Math.ceil(switching / server.ackDelayMs) + 1);
-    expect(server.subscribes.length).toBeLessThan(15);
+    // The first of the burst goes at once; the rest wait until the clicks have been still for
+    // 150 ms, and then only the last choice is asked for (a stalled test timer may split the burst).
+    expect(server.subscribes.length).toBeGreaterThanOrEqual(2);
+    expect(server.subscribes.length).toBeLessThanOrEqual(2 + Math.floor(switching / 1000));
     expect(server.subscribes.at(-1)).toEqual({ pair: last, timeframe: '1M' });
     expect(c.subscribesSent).toBe(server.subscribes.length);
     server.emit(last, 2);

@@ -30,6 +30,8 @@ export interface StreamClientOptions {
   subscribeTimeoutMs?: number;
   /** Subscribes in flight at once (latest wins for the rest). */
   maxSubscribesInFlight?: number;
+  /** Quiet time before a chart's subscribe that follows another quickly. */
+  subscribeSettleMs?: number;
   /** Where the reasons for resubscribes go. */
   log?: (message: string) => void;
 }
@@ -63,7 +65,7 @@ export class StreamClient {
       now: this.now,
       backoffMs: options.backoffMs ?? { base: 250, cap: 5000 },
       onUp: () => {
-        for (const s of this.streams.values()) this.subscriptions.sync(s, true); // the server forgot us
+        for (const s of this.streams.values()) this.subscriptions.sync(s, 'snapshot'); // the server forgot us
       },
       onDown: () => {
         this.subscriptions.linkDown();
@@ -72,6 +74,8 @@ export class StreamClient {
     });
     this.subscriptions = new Subscriptions(this.link, {
       maxInFlight: options.maxSubscribesInFlight ?? 2,
+      settleMs: options.subscribeSettleMs ?? 150,
+      now: () => performance.now(),
       timeoutMs: options.subscribeTimeoutMs ?? 10_000,
       retryMs: 1000,
     });
@@ -117,7 +121,7 @@ export class StreamClient {
     s.watchers.add(watcher);
     const stream = s;
     // A new chart on a pair needs a snapshot of its own even when the request is the same.
-    this.subscriptions.sync(stream, watcher.demand !== null);
+    this.subscriptions.sync(stream, watcher.demand !== null && 'chart');
     let done = false;
     return () => {
       if (done) return;
@@ -150,7 +154,7 @@ export class StreamClient {
       }
     },
     fetchRecent: (pair: string, limit: number) => api.ticks(pair, limit, { fetch: this.fetch }),
-    resubscribe: (s: PairStream) => this.subscriptions.sync(s, true),
+    resubscribe: (s: PairStream) => this.subscriptions.sync(s, 'snapshot'),
     counted: (n: number, now: number) => this.totalRate.add(n, now),
     now: () => this.now(),
     log: (message: string) => (this.options.log ?? ((m: string) => console.info(`[quflx] ${m}`)))(message),
