@@ -53,7 +53,8 @@ function strictlyIncreasing(times: number[]): boolean {
 
 const refused = (text: string) => /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(text);
 
-describe('the terminal on a running QuFLX', () => {
+// Many views a test, each a page load, on a shared two-core machine: generous deadlines.
+describe('the terminal on a running QuFLX', { timeout: 180_000 }, () => {
   let app: TestApp;
   let browser: Browser;
   let page: Page;
@@ -85,7 +86,7 @@ describe('the terminal on a running QuFLX', () => {
     await waitFor(async () => {
       const c = await chartInfo(page);
       return c && c.live && c.bars === 4 && c.state === 'live';
-    }, 15_000, 'four daily bars, live');
+    }, 30_000, 'four daily bars, live');
     const c = (await chartInfo(page))!;
     expect(strictlyIncreasing(c.times)).toBe(true);
     expect(c.times.every((t) => t % 86_400 === 0)).toBe(true);
@@ -100,7 +101,7 @@ describe('the terminal on a running QuFLX', () => {
       await waitFor(async () => {
         const c = await chartInfo(page);
         return c && c.timeframe === tf && c.pair === 'GBP/USD_otc' && c.live && c.bars > 0 && c.state === 'live';
-      }, 15_000, `the ${tf} view`);
+      }, 30_000, `the ${tf} view`);
       const c = (await chartInfo(page))!;
       expect(c.legend).toMatch(new RegExp(`^GBP/USD_otc\\s*${tf === 'tick' ? 'Tick' : tf}`));
       expect(strictlyIncreasing(c.times)).toBe(true);
@@ -114,11 +115,11 @@ describe('the terminal on a running QuFLX', () => {
     for (const layout of [1, 2, 3, 4]) {
       await page.goto(`${app.url}/?pair=USD/JPY_otc&tf=5M&layout=${layout}`);
       if (layout === 1) {
-        await waitFor(async () => (await chartInfo(page))?.live, 15_000, 'the single chart');
+        await waitFor(async () => (await chartInfo(page))?.live, 30_000, 'the single chart');
         expect(await page.locator('.grid-cell').count()).toBe(0);
       } else {
-        await expect.poll(() => page.locator('.grid-cell').count(), { timeout: 15_000 }).toBe(layout);
-        for (let i = 0; i < layout; i++) await waitFor(async () => (await chartInfo(page, `grid-${i}`))?.live, 15_000, `grid chart ${i}`);
+        await expect.poll(() => page.locator('.grid-cell').count(), { timeout: 30_000 }).toBe(layout);
+        for (let i = 0; i < layout; i++) await waitFor(async () => (await chartInfo(page, `grid-${i}`))?.live, 30_000, `grid chart ${i}`);
         // The linked pair is on screen.
         const pairs = await page.locator('.grid-cell [data-chart]').evaluateAll((els) => els.map((e) => (e as any).dataset.pair));
         expect(pairs).toContain('USD/JPY_otc');
@@ -129,7 +130,7 @@ describe('the terminal on a running QuFLX', () => {
     await page.screenshot({ path: '/tmp/quflx-e2e-layout4.png' });
 
     await page.goto(`${app.url}/?pair=EUR/USD_otc&tf=1M&layout=1`);
-    await waitFor(async () => (await chartInfo(page))?.live, 15_000, 'the 1M chart');
+    await waitFor(async () => (await chartInfo(page))?.live, 30_000, 'the 1M chart');
     await page.locator('button[data-timeframe="5M"]').click();
     await page.locator('.pair-row[data-pair="AUD/CAD_otc"]').click();
     await page.locator('button[data-layout="2"]').click();
@@ -155,7 +156,7 @@ describe('the terminal on a running QuFLX', () => {
 
   test('30 fast pair switches: the page follows the last click, live with indicators, without a subscribe per click', async () => {
     await page.goto(`${app.url}/?pair=EUR/USD_otc&tf=1M&layout=1`);
-    await waitFor(async () => (await chartInfo(page))?.live, 15_000, 'the first chart');
+    await waitFor(async () => (await chartInfo(page))?.live, 30_000, 'the first chart');
     await page.waitForTimeout(500);
     const sentBefore = await page.evaluate(() => (globalThis as any).__QUFLX__.client.subscribesSent as number);
     const order = ['GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc', 'EUR/USD_otc'];
@@ -191,7 +192,7 @@ describe('the terminal on a running QuFLX', () => {
       if (r.url().includes('/api/candles') && r.url().includes('before=') && r.url().includes('THREE')) pages.push(r.url());
     });
     await page.goto(`${app.url}/?pair=THREE/DAYS&tf=1M&layout=1`);
-    await waitFor(async () => (await chartInfo(page))?.live, 15_000, 'the 1M chart');
+    await waitFor(async () => (await chartInfo(page))?.live, 30_000, 'the 1M chart');
     let before = 0;
     for (let i = 0; i < 40; i++) {
       const c = (await chartInfo(page))!;
@@ -216,7 +217,7 @@ describe('the terminal on a running QuFLX', () => {
     try {
       const p = tz.page;
       await p.goto(`${app.url}/?pair=EUR/USD_otc&tf=1M&layout=1`);
-      await waitFor(async () => (await chartInfo(p))?.live, 15_000, 'the chart');
+      await waitFor(async () => (await chartInfo(p))?.live, 30_000, 'the chart');
       const read = () =>
         p.evaluate(() => {
           const g = globalThis as any;
@@ -240,7 +241,7 @@ describe('the terminal on a running QuFLX', () => {
       expect(await p.locator('.pair-row .pair-change').first().getAttribute('title')).toBe('Change since 00:00 UTC+5:30');
       await p.screenshot({ path: '/tmp/quflx-e2e-local-zone.png' });
       await p.reload();
-      await waitFor(async () => (await chartInfo(p))?.live, 15_000, 'the chart after a reload');
+      await waitFor(async () => (await chartInfo(p))?.live, 30_000, 'the chart after a reload');
       expect((await read()).zone).toBe('local');
       expect(await p.locator('[data-zone="local"]').getAttribute('aria-checked')).toBe('true');
       expect(tz.problems.filter((x) => !refused(x.text)).map((x) => x.text)).toEqual([]);
@@ -254,7 +255,7 @@ describe('the terminal on a running QuFLX', () => {
     try {
       for (const view of ['?pair=EUR/USD_otc&tf=1M&layout=1', '?pair=USD/JPY_otc&tf=tick&layout=1']) {
         await phone.page.goto(`${app.url}/${view}`);
-        await waitFor(async () => (await chartInfo(phone.page))?.live, 15_000, view);
+        await waitFor(async () => (await chartInfo(phone.page))?.live, 30_000, view);
         await phone.page.screenshot({ path: `/tmp/quflx-e2e-phone-${view.includes('tick') ? 'tick' : '1m'}.png` });
       }
       expect(phone.problems.filter((x) => !refused(x.text)).map((x) => x.text)).toEqual([]);
@@ -282,7 +283,7 @@ describe('first starts on a fresh database', () => {
         await waitFor(async () => {
           const c = await chartInfo(page);
           return c && c.state !== 'loading' && c.live;
-        }, 15_000, `round ${round}: out of the loading state`);
+        }, 30_000, `round ${round}: out of the loading state`);
         const c = (await chartInfo(page))!;
         seen.add(c.bars);
         expect(strictlyIncreasing(c.times)).toBe(true);
@@ -304,13 +305,13 @@ describe('first starts on a fresh database', () => {
     try {
       const page = browser.page;
       await page.goto(`${app.url}/?pair=USD/JPY_otc&tf=1H&layout=1`);
-      await waitFor(async () => (await chartInfo(page))?.state !== 'loading', 15_000, 'out of the loading state');
+      await waitFor(async () => (await chartInfo(page))?.state !== 'loading', 30_000, 'out of the loading state');
       await waitFor(async () => (await getJson(`${app.url}/api/candles?pair=USD/JPY_otc&timeframe=1H`)).candles.length === 200, 20_000, 'the history');
       await page.reload();
       await waitFor(async () => {
         const c = await chartInfo(page);
         return c && c.live && c.bars >= 200 && c.ema > 150;
-      }, 15_000, 'a full 1H chart with EMA values');
+      }, 30_000, 'a full 1H chart with EMA values');
       await page.screenshot({ path: '/tmp/quflx-e2e-first-start.png' });
       expect(browser.problems.map((p) => p.text)).toEqual([]);
     } finally {
