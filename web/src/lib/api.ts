@@ -17,6 +17,8 @@ export interface ApiOptions {
   fetch?: Fetch;
   signal?: AbortSignal;
   baseUrl?: string;
+  /** A request with no answer after this long fails (so no view waits for good); default 15 s. */
+  timeoutMs?: number;
 }
 
 async function getJson<T>(path: string, params: Record<string, string | number | undefined>, options: ApiOptions = {}): Promise<T> {
@@ -24,19 +26,38 @@ async function getJson<T>(path: string, params: Record<string, string | number |
   const query = new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
   const url = `${options.baseUrl ?? ''}${path}${query ? `?${query}` : ''}`;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  let res: Response;
-  try {
-    res = await doFetch(url, { signal: options.signal, headers: { accept: 'application/json' } });
-  } catch (err) {
+  // The caller's abort (a newer choice) and our own deadline, on one signal.
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, options.timeoutMs ?? 15_000);
+  const forward = () => abort.abort();
+  if (options.signal?.aborted) abort.abort();
+  options.signal?.addEventListener('abort', forward);
+  const failed = (err: unknown): never => {
+    if (timedOut) throw new ApiError(`${path} did not answer in time`, null);
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError('The QuFLX server is not reachable', null);
-  }
+  };
+  let res: Response;
   let body: unknown = null;
   try {
-    body = await res.json();
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    /* not JSON */
+    try {
+      res = await doFetch(url, { signal: abort.signal, headers: { accept: 'application/json' } });
+    } catch (err) {
+      return failed(err);
+    }
+    try {
+      body = await res.json();
+    } catch (err) {
+      if (timedOut || (err as Error).name === 'AbortError') failed(err);
+      /* not JSON */
+    }
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', forward);
   }
   if (!res.ok) {
     const message = (body as { error?: unknown } | null)?.error;
