@@ -4,6 +4,7 @@ import type { StreamItem } from '../lib/stream-client.js';
 import type { Candle, SeqTick, SubscribeOk } from '../lib/types.js';
 import * as lwc from '../test/fake-lightweight-charts.js';
 import { ChartController } from './chart-controller.js';
+import { DrawScheduler } from './draw-scheduler.js';
 
 vi.mock('lightweight-charts', () => import('../test/fake-lightweight-charts.js'));
 
@@ -32,6 +33,8 @@ function setup(ids: string[] = []) {
 
 beforeEach(() => {
   lwc.charts.length = 0;
+  // Every change handed over at once (no animation frames here); the frame logic has its own test.
+  DrawScheduler.requestFrame = (cb) => cb();
 });
 
 describe('ChartController', () => {
@@ -127,6 +130,23 @@ describe('ChartController', () => {
     c.mergeHistory([bar(0, 1.0)]);
     expect(candles.data.map((d) => d.time)).toEqual([0, 60, 120, 180, 240]);
     expect(c.oldestTime()).toBe(0);
+  });
+
+  test('many events between two frames: the first drawn at once, the rest in the frame, painted ticks noted', () => {
+    const frames: (() => void)[] = [];
+    DrawScheduler.requestFrame = (cb) => frames.push(cb);
+    const { c, candles, painted } = setup();
+    c.onItems([snapshot([bar(60, 1.1)])]);
+    expect(candles.data).toHaveLength(1); // the first change after a frame: at once
+    const prices = [1.11, 1.12, 1.13, 1.14, 1.15, 1.16, 1.17, 1.18, 1.19, 1.185];
+    for (const [i, p] of prices.entries()) c.onItems([{ kind: 'ticks', ticks: [tick(61_000 + i, p)] }]);
+    expect(candles.data[0]).toMatchObject({ close: 1.1 }); // the rest wait for the frame
+    expect(frames).toHaveLength(1);
+    const updates = candles.updateCalls;
+    frames.shift()!();
+    expect(candles.updateCalls - updates).toBe(1); // one update for the ten ticks
+    expect(candles.data[0]).toMatchObject({ close: 1.185, high: 1.19 });
+    expect(painted).toHaveLength(10);
   });
 
   test('switching pair or timeframe starts the data over', () => {

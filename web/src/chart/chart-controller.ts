@@ -27,6 +27,7 @@ import { formatDateTime, type TimeZoneChoice } from '../lib/time-zone.js';
 import { TimeSeries } from '../lib/time-series.js';
 import { timeframeSeconds, type Timeframe } from '../lib/timeframes.js';
 import type { Candle, IndicatorValue, SeqTick } from '../lib/types.js';
+import { DrawScheduler } from './draw-scheduler.js';
 import { legendModel, type LegendModel } from './legend-model.js';
 import { chartOptions, COLORS } from './theme.js';
 import { tickMarkLabel } from './tick-marks.js';
@@ -89,6 +90,9 @@ export class ChartController implements Watcher {
   /** The newest bar time the candle series holds (see flush). */
   private drawnLast = Number.NEGATIVE_INFINITY;
   private zone: TimeZoneChoice;
+  /** Ticks in the model not yet handed to the series (their paint is timed once they are). */
+  private unpainted: SeqTick[] = [];
+  private readonly draws = new DrawScheduler((inFrame) => this.draw(inFrame));
   /** Asked for when the user scrolls near the oldest bar. */
   onNeedOlder: (() => void) | null = null;
   onStatus: ((status: ChartStatus) => void) | null = null;
@@ -218,7 +222,6 @@ export class ChartController implements Watcher {
   }
 
   onItems(items: readonly StreamItem[]): void {
-    let painted: SeqTick[] | null = null;
     for (const item of items) {
       switch (item.kind) {
         case 'snapshot': {
@@ -236,7 +239,7 @@ export class ChartController implements Watcher {
         case 'ticks':
           if (!this.hasSnapshot) break;
           for (const tick of item.ticks) this.model.applyTick(tick);
-          (painted ??= []).push(...item.ticks);
+          for (const tick of item.ticks) this.unpainted.push(tick);
           break;
         case 'candle': {
           const ev = item.event;
@@ -255,8 +258,15 @@ export class ChartController implements Watcher {
           break;
       }
     }
+    this.draws.changed();
+  }
+
+  private draw(inFrame: boolean): void {
     this.flush();
-    if (painted && this.client) this.client.notePainted(painted);
+    if (this.unpainted.length === 0) return;
+    const ticks = this.unpainted;
+    this.unpainted = [];
+    this.client?.notePainted(ticks, inFrame);
   }
 
   // ---- drawing ------------------------------------------------------------------------------
@@ -490,6 +500,7 @@ export class ChartController implements Watcher {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.draws.cancel();
     this.legendThrottle.cancel();
     this.chart.unsubscribeCrosshairMove(this.onCrosshair);
     this.chart.timeScale().unsubscribeVisibleLogicalRangeChange(this.onRange);

@@ -5,6 +5,7 @@ import { Throttle } from '../lib/throttle.js';
 import { TickSeries, type TickPoint } from '../lib/tick-series.js';
 import { formatDateTime, type TimeZoneChoice } from '../lib/time-zone.js';
 import type { ChartStatus } from './chart-controller.js';
+import { DrawScheduler } from './draw-scheduler.js';
 import { chartOptions, COLORS } from './theme.js';
 import { tickMarkLabel } from './tick-marks.js';
 
@@ -31,6 +32,10 @@ export class TickChartController implements Watcher {
   private scrolledToEnd = false;
   private destroyed = false;
   private zone: TimeZoneChoice;
+  /** Points appended to the series' data but not yet handed to the line, and their ticks. */
+  private undrawn: TickPoint[] = [];
+  private unpainted: { timestamp: number }[] = [];
+  private readonly draws = new DrawScheduler((inFrame) => this.draw(inFrame));
   private watermark: ITextWatermarkPluginApi<Time> | null = null;
   onNeedOlder: (() => void) | null = null;
   onStatus: ((status: ChartStatus) => void) | null = null;
@@ -87,33 +92,49 @@ export class TickChartController implements Watcher {
   onItems(items: readonly StreamItem[]): void {
     for (const item of items) {
       if (item.kind === 'snapshot') {
-        if (this.ticks.merge(item.ack.ticks)) this.line.setData(this.ticks.all().map(at));
+        if (this.ticks.merge(item.ack.ticks)) this.setLine();
         this.status.live = true;
         this.status.error = null;
       } else if (item.kind === 'ticks') {
         if (!this.status.live) continue;
         const added = this.ticks.append(item.ticks);
-        for (const p of added) this.line.update(at(p));
-        if (added.length > 0) this.client?.notePainted(item.ticks);
+        for (const p of added) this.undrawn.push(p);
+        for (const p of added) this.unpainted.push(p);
       } else if (item.kind === 'error') {
         this.status.error = item.error;
       }
     }
+    this.draws.changed();
     this.changed();
+  }
+
+  private draw(inFrame: boolean): void {
+    for (const p of this.undrawn) this.line.update(at(p));
+    this.undrawn = [];
+    if (this.unpainted.length === 0) return;
+    const ticks = this.unpainted;
+    this.unpainted = [];
+    this.client?.notePainted(ticks, inFrame);
   }
 
   /** The recent ticks from GET /api/ticks (before the snapshot, or with no link). */
   mergeRecent(ticks: readonly { timestamp: number; price: number; seq: number | null }[]): void {
-    if (this.ticks.merge(ticks)) this.line.setData(this.ticks.all().map(at));
+    if (this.ticks.merge(ticks)) this.setLine();
     this.changed();
   }
 
   /** An older page of stored ticks; returns how many were new. */
   prependOlder(ticks: readonly { timestamp: number; price: number; seq: number | null }[]): number {
     const n = this.ticks.prepend(ticks);
-    if (n > 0) this.line.setData(this.ticks.all().map(at));
+    if (n > 0) this.setLine();
     this.changed();
     return n;
+  }
+
+  /** The whole line set again (a merge or an older page); nothing is left to update. */
+  private setLine(): void {
+    this.undrawn = [];
+    this.line.setData(this.ticks.all().map(at));
   }
 
   oldestTimestamp(): number | null {
@@ -207,6 +228,7 @@ export class TickChartController implements Watcher {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.draws.cancel();
     this.legendThrottle.cancel();
     this.chart.unsubscribeCrosshairMove(this.onCrosshair);
     this.chart.timeScale().unsubscribeVisibleLogicalRangeChange(this.onRange);

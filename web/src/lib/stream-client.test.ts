@@ -323,8 +323,8 @@ describe('StreamClient against a real Socket.IO server', () => {
     const server = await fake();
     let wall = 1_700_000_000_000;
     const { c, frame, frames } = client(server, { now: () => wall });
-    c.notePainted([{ pair: 'X', price: 1, timestamp: (wall - 4) as SeqTick['timestamp'], seq: 1 }]);
-    c.notePainted([{ pair: 'X', price: 1, timestamp: (wall - 2) as SeqTick['timestamp'], seq: 2 }]);
+    c.notePainted([{ timestamp: wall - 4 }]);
+    c.notePainted([{ timestamp: wall - 2 }]);
     expect(frames).toHaveLength(1); // one frame asked for, however many hand-overs
     expect(c.latencyP50()).toBeNull();
     wall += 10; // the frame comes 10 ms later

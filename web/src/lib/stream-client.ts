@@ -178,9 +178,15 @@ export class StreamClient {
     this.streams.get(event?.pair)?.onCandle(event);
   }
 
-  /** A chart drew these ticks: their latency is taken once the frame that paints them is on screen. */
-  notePainted(ticks: readonly SeqTick[]): void {
-    this.paint.note(ticks.map((t) => t.timestamp));
+  /**
+   * A chart handed these ticks to its series: their latency is taken once the frame that paints
+   * them is on screen. `inFrame`: handed over inside that animation frame already.
+   */
+  notePainted(ticks: readonly { timestamp: number }[], inFrame = false): void {
+    this.paint.note(
+      ticks.map((t) => t.timestamp),
+      inFrame,
+    );
   }
 
   // ---- meters -------------------------------------------------------------------------------

@@ -37,12 +37,14 @@ export class PaintMeter {
     private readonly hidden: () => boolean = () => typeof document !== 'undefined' && document.visibilityState === 'hidden',
   ) {}
 
-  note(timestamps: Iterable<number>): void {
+  /** `inFrame`: noted inside the animation frame that paints them (no frame to wait for). */
+  note(timestamps: Iterable<number>, inFrame = false): void {
     for (const ts of timestamps) this.pending.push(ts);
     if (this.pending.length > 4096) this.pending.splice(0, this.pending.length - 4096);
     if (this.scheduled) return;
     this.scheduled = true;
-    this.scheduleFrame(() => this.afterFrame(() => this.record()));
+    if (inFrame) this.afterFrame(() => this.record());
+    else this.scheduleFrame(() => this.afterFrame(() => this.record()));
   }
 
   private record(): void {
