@@ -4,7 +4,8 @@
  * - the page's own (the status bar's `Latency p50`): every tick a chart drew, from its timestamp
  *   to the end of the frame that painted it (StreamClient's paint meter);
  * - a probe outside the app's code: each animation frame, if the chart's last bar changed, the
- *   newest tick's timestamp to the end of that frame.
+ *   newest tick's timestamp to the end of that frame;
+ * - the part before the browser draws: tick timestamp to its arrival over the socket.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -28,6 +29,8 @@ export interface PaintResult {
   page: Summary;
   /** The probe: the newest tick of each frame that changed the chart. */
   probe: Summary;
+  /** Tick timestamp to its arrival in the page (server and socket, before any drawing). */
+  arrival: Summary;
   fps: number;
 }
 
@@ -36,7 +39,12 @@ const PAIR = 'EUR/USD_otc';
 /** Installed in the page: a frame loop that notes the newest tick's age once a frame that changed the chart is painted. */
 const PROBE = `(() => {
   const pair = __PAIR__;
-  const probe = (window.__probe__ = { samples: [], frames: 0, started: Date.now() });
+  const probe = (window.__probe__ = { samples: [], arrivals: [], frames: 0, started: Date.now() });
+  // When each tick of the pair reaches the page: the part of the latency before the browser draws.
+  window.__QUFLX__.client.link.socket.on('ticks', (ticks) => {
+    const now = Date.now();
+    for (const t of ticks) if (t.pair === pair) probe.arrivals.push(now - t.timestamp);
+  });
   const channel = new MessageChannel();
   let pending = null;
   channel.port1.onmessage = () => pending && pending();
@@ -93,9 +101,10 @@ export async function measurePaint(options: PaintOptions): Promise<PaintResult> 
     const figures = (await page.evaluate(`({
       page: window.__QUFLX__.client.latency.samplesSince(${started}).map((s) => s[1]),
       probe: window.__probe__.samples,
+      arrival: window.__probe__.arrivals,
       fps: window.__probe__.frames / ((Date.now() - window.__probe__.started) / 1000),
-    })`)) as { page: number[]; probe: number[]; fps: number };
-    return { page: summarize(figures.page), probe: summarize(figures.probe), fps: figures.fps };
+    })`)) as { page: number[]; probe: number[]; arrival: number[]; fps: number };
+    return { page: summarize(figures.page), probe: summarize(figures.probe), arrival: summarize(figures.arrival), fps: figures.fps };
   } finally {
     await browser?.close();
     await app?.close();
