@@ -180,7 +180,8 @@ describe('the terminal on a running QuFLX', { timeout: 180_000 }, () => {
     console.log(`30 switches: live on the last choice ${Date.now() - lastClick} ms after the last click`);
     const sent = (await page.evaluate(() => (globalThis as any).__QUFLX__.client.subscribesSent as number)) - sentBefore;
     console.log(`30 switches: ${sent} subscribes sent`);
-    expect(sent).toBeLessThan(20);
+    // The first of the burst, the last, and any the clicks let through while the machine was slow: not one per click.
+    expect(sent).toBeLessThan(10);
     const c = (await chartInfo(page))!;
     const server = (await getJson(`${app.url}/api/candles?pair=${last}&timeframe=1M`)).candles as { time: number }[];
     expect(c.times.slice(-50, -2)).toEqual(server.map((b) => b.time).slice(-50, -2).filter((t) => c.times.includes(t)));
