@@ -18,6 +18,7 @@ import { measureIngest } from './ingest.js';
 import { measureLive, type LiveRunResult } from './latency.js';
 import { measureBaselineLoss, measureOurLoss } from './loss.js';
 import { waitForPersistBacklog } from './persist-backlog.js';
+import { measurePaint } from './paint.js';
 import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist-throughput.js';
 import { progress } from './progress.js';
 import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
@@ -46,6 +47,7 @@ const settings = {
   candleLoadBatch: intSetting('BENCH_CANDLE_LOAD_BATCH', 10_000),
   candleLoadConnections: intSetting('BENCH_CANDLE_LOAD_CONNECTIONS', 2),
   candleSamples: intSetting('BENCH_CANDLE_SAMPLES', 50),
+  paintMs: intSetting('BENCH_PAINT_MS', 20_000),
 };
 /** Targets on this kind of machine (2 cores): reported next to the figures. */
 const TARGETS = { persistRowsPerS: 100_000, cacheHitP50Ms: 2, dbFallbackP50Ms: 50 };
@@ -246,7 +248,20 @@ async function main(): Promise<Record<string, unknown>> {
     progress(`candles over HTTP: cache hit ${ms(reads.hitHttp)}; database fallback ${ms(reads.fallbackHttp)}`);
     progress(`candles: ${reads.candles} candles per answer; sources as expected: ${reads.sourcesRight}; HTTP and in-process answers agree: ${reads.httpMatches}`);
 
+    // Tick-to-paint in Chromium: its own app with the simulator, one 5S chart (bench/paint.ts).
+    progress(`tick-to-paint: Chromium, one 5S chart, ${pairs.length} simulated pairs at 3,000 ticks/min, ${settings.paintMs / 1000} s`);
+    const paint = await measurePaint({ redisUrl: env.redisUrl, databaseUrl: env.databaseUrl, ticksPerMinute: 3000, warmupMs: 5000, durationMs: settings.paintMs });
+    progress(
+      `tick-to-paint: page figure p50 ${paint.page.p50} ms, p99 ${paint.page.p99} ms over ${paint.page.count} ticks; probe p50 ${paint.probe.p50} ms; ` +
+        `arrival in the page p50 ${paint.arrival.p50} ms; ${paint.fps.toFixed(1)} fps`,
+    );
+
     return {
+      paint_p50_ms: round(paint.page.p50),
+      paint_p99_ms: round(paint.page.p99),
+      paint_probe_p50_ms: round(paint.probe.p50),
+      paint_arrival_p50_ms: round(paint.arrival.p50),
+      paint_fps: round(paint.fps, 1),
       ingest_ticks_per_s: Math.round(ingest.ticksPerS),
       ingest_ticks: ingest.accepted,
       ingest_all_accepted: ingest.allAccepted,

@@ -8,6 +8,7 @@ import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
 import { FeedWatch } from './feeds/feed-watch.js';
 import { Simulator } from './feeds/simulator.js';
+import { SimulatorHistory } from './feeds/simulator-history.js';
 import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
 import { exposureWarnings, socketServerOptions, socketTokenGuard } from './http/exposure.js';
@@ -150,6 +151,7 @@ export class QuflxApp {
         metrics,
         ingestToken: config.ingestToken,
         tickBufferSize: config.tickBufferSize,
+        db: database.pool,
       });
       const candleStore = new CandleStore(redis, keys);
       const candles = new CandleService(candleStore, database.pool, {
@@ -185,6 +187,7 @@ export class QuflxApp {
       if (config.feed.kind !== 'none') {
         let pump: FeedPump | null = null;
         const fc = config.feed;
+        const simulatorStart = Date.now();
         feed =
           fc.kind === 'simulated'
             ? new Simulator({ pairs: config.assets, ticksPerMinute: config.ticksPerMinute })
@@ -195,6 +198,21 @@ export class QuflxApp {
         pump = new FeedPump(feed, ingestor, metrics, log);
         const p = pump;
         closers.push({ name: 'feed', close: () => p.close() });
+        if (config.feed.kind === 'simulated' && config.simulatorHistoryHours > 0) {
+          // In the background: the page has a full chart a few seconds after a first start.
+          const history = new SimulatorHistory({
+            pairs: config.assets,
+            hours: config.simulatorHistoryHours,
+            ticksPerMinute: config.ticksPerMinute,
+            endMs: simulatorStart,
+            db: database.pool,
+            candles: candleStore,
+            registry,
+            schemaReady,
+            log,
+          });
+          closers.push({ name: 'simulator history', close: () => history.close() });
+        }
       }
       for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
       log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');

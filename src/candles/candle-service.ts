@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { UnavailableError } from '../core/errors.js';
 import { aggregateStates, bucketTime, mergeCandles, toCandle, type Candle, type CandleState, type CandleTick } from '../core/candle.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
-import { candlesBetween, storedKeys, tickTimeRange } from '../db/candle-repository.js';
+import { candlesBetween, firstCandleTime, storedKeys, tickTimeRange } from '../db/candle-repository.js';
 import type { CandleStore } from '../redis/candle-store.js';
 
 export type CandleSource = 'cache' | 'database';
@@ -15,7 +15,7 @@ export interface CandleServiceOptions {
 }
 
 /** Errors of the link or the server rather than of the query: the client should retry. */
-function isUnavailable(err: unknown): boolean {
+export function isUnavailable(err: unknown): boolean {
   const code = String((err as { code?: unknown }).code ?? '');
   return /^(08|57|53)/.test(code) || /^E[A-Z]+$/.test(code) || /Connection terminated|timeout/i.test(String((err as Error).message));
 }
@@ -60,7 +60,31 @@ export class CandleService {
     return { source: 'database', candles: (await pending).slice(-limit) };
   }
 
-  private async fillWhenReady(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {
+  /**
+   * History paging: the `limit` candles whose bucket opens before `beforeS` (epoch seconds), oldest
+   * first. From the cache where it holds them (or holds the pair's whole history), else from the
+   * database rollups plus the ticks still queued; the cache is not refilled by a page.
+   */
+  async candlesBefore(pair: string, tf: Timeframe, limit: number, beforeS: number): Promise<{ source: CandleSource; candles: Candle[] }> {
+    const cached = await this.store.readView(pair, tf);
+    if (cached) {
+      const older = cached.filter((c) => c.time < beforeS);
+      if (older.length >= limit || cached.length < this.options.cacheSize) return { source: 'cache', candles: older.slice(-limit) };
+    }
+    const candles = await this.whenDatabaseReady(async () => {
+      const { ticks } = await this.store.unpersisted(pair);
+      const { stored, queued } = await this.fromDatabase(pair, tf, limit, ticks, beforeS);
+      return mergeStateLists(stored, queued).slice(-limit).map(toCandle);
+    });
+    return { source: 'database', candles };
+  }
+
+  private fillWhenReady(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {
+    return this.whenDatabaseReady(() => this.fill(pair, tf, n));
+  }
+
+  /** Runs a database read once the schema is in place; link and server failures become 503s. */
+  private async whenDatabaseReady<T>(read: () => Promise<T>): Promise<T> {
     if (this.options.schemaReady) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 5000)));
@@ -69,7 +93,7 @@ export class CandleService {
       if (ready === 'late') throw new UnavailableError('The database is not reachable yet; retry shortly', 5);
     }
     try {
-      return await this.fill(pair, tf, n);
+      return await read();
     } catch (err) {
       if (isUnavailable(err)) throw new UnavailableError(`The database is not reachable: ${(err as Error).message}`, 5);
       throw err;
@@ -95,25 +119,29 @@ export class CandleService {
   }
 
   /**
-   * The newest `n` buckets of stored ticks, widening the time window over gaps in the data, and
-   * the queued ticks not yet stored, all read in one snapshot: a queued tick the persister
-   * committed meanwhile is counted once, from the database.
+   * The newest `n` buckets of stored ticks (before `beforeS` when given), widening the time window
+   * over gaps in the data, and the queued ticks not yet stored, all read in one snapshot: a queued
+   * tick the persister committed meanwhile is counted once, from the database.
    */
-  private async fromDatabase(pair: string, tf: Timeframe, n: number, queuedTicks: CandleTick[]) {
+  private async fromDatabase(pair: string, tf: Timeframe, n: number, queuedTicks: CandleTick[], beforeS?: number) {
     const client = await this.db.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const already = await storedKeys(client, pair, queuedTicks.map((t) => t.key));
-      const queued = aggregateStates(
+      let queued = aggregateStates(
         queuedTicks.filter((t) => !already.has(t.key)),
         tf,
       );
-      const range = await tickTimeRange(client, pair);
+      if (beforeS !== undefined) queued = queued.filter((c) => c.time < beforeS);
+      const size = timeframeSeconds(tf);
+      // A page reads down to the oldest stored candle (ticks may have expired, their candles not).
+      const range =
+        beforeS === undefined
+          ? await tickTimeRange(client, pair).then((r) => r && { first: bucketTime(r.first, tf), to: Math.max(bucketTime(r.last, tf), queued.at(-1)?.time ?? 0) + size })
+          : await firstCandleTime(client, pair, tf).then((first) => first !== null && { first, to: Math.ceil(beforeS / size) * size });
       let stored: CandleState[] = [];
-      if (range) {
-        const size = timeframeSeconds(tf);
-        const firstBucket = bucketTime(range.first, tf);
-        const to = Math.max(bucketTime(range.last, tf), queued.at(-1)?.time ?? 0) + size;
+      if (range && range.to > range.first) {
+        const { first: firstBucket, to } = range;
         for (let span = n * size; ; span *= 4) {
           const from = Math.max(to - span, firstBucket);
           stored = await candlesBetween(client, pair, tf, from, to);

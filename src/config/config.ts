@@ -23,6 +23,8 @@ export interface Config {
   feed: FeedConfig;
   assets: string[];
   ticksPerMinute: number;
+  /** Hours of past ticks the simulator writes for a pair with no stored ticks (0: none). */
+  simulatorHistoryHours: number;
   batchIntervalMs: number;
   tickBufferSize: number;
   candleCacheSize: number;
@@ -164,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
     feed,
     assets,
     ticksPerMinute: int('TICKS_PER_MINUTE', 1000, 1, 600_000),
+    simulatorHistoryHours: int('SIMULATOR_HISTORY_HOURS', 240, 0, 24 * 366),
     batchIntervalMs: int('BATCH_INTERVAL_MS', 30_000, 10, 3_600_000),
     tickBufferSize: int('TICK_BUFFER_SIZE', 1000, 1, 1_000_000),
     candleCacheSize: int('CANDLE_CACHE_SIZE', 200, 1, 5000),

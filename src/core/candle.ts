@@ -1,3 +1,4 @@
+import { bucketOpen } from '../shared/bucket-time.js';
 import { timeframeSeconds, type Timeframe } from './timeframe.js';
 import type { EpochSeconds } from './units.js';
 
@@ -32,8 +33,7 @@ export interface CandleTick {
 
 /** Bucket open in epoch seconds: UTC-aligned, by the tick's own timestamp. */
 export function bucketTime(timestampMs: number, tf: Timeframe): EpochSeconds {
-  const size = timeframeSeconds(tf);
-  return (Math.floor(timestampMs / 1000 / size) * size) as EpochSeconds;
+  return bucketOpen(timestampMs, timeframeSeconds(tf)) as EpochSeconds;
 }
 
 const utf8 = new TextEncoder();

@@ -7,9 +7,7 @@ import { ValidationError } from './errors.js';
 import { parseIndicatorRequest, type IndicatorSpec } from './indicators/catalog.js';
 import { pairProblem } from './pair.js';
 import { parseTimeframe, TIMEFRAMES, type Timeframe } from './timeframe.js';
-
-/** Most indicators one subscribe may ask for. */
-export const MAX_INDICATORS = 10;
+import { MAX_INDICATORS_PER_SUBSCRIPTION as MAX_INDICATORS } from '../shared/limits.js';
 
 export interface SubscribeSpec {
   pair: string;

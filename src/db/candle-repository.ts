@@ -74,6 +74,17 @@ export async function tickTimeRange(db: Queryable, pair: string): Promise<{ firs
   return row?.first == null || row.last == null ? null : { first: Number(row.first), last: Number(row.last) };
 }
 
+/**
+ * Bucket open (epoch s) of the pair's oldest candle of this timeframe in tick_rollups, or null.
+ * Rollups outlive the ticks they came from, so this is where history really starts.
+ */
+export async function firstCandleTime(db: Queryable, pair: string, tf: Timeframe): Promise<number | null> {
+  const size = timeframeSeconds(tf);
+  const r = await db.query<{ first: string | null }>('SELECT min(bucket) AS first FROM tick_rollups WHERE pair = $1 AND size = $2', [pair, rollupFor(tf)]);
+  const first = r.rows[0]?.first;
+  return first == null ? null : Math.floor(Number(first) / size) * size;
+}
+
 /** Which of these tick identities of the pair are stored already. */
 export async function storedKeys(db: Queryable, pair: string, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();

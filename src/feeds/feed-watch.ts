@@ -3,22 +3,11 @@ import { FeedHealthMonitor, type FeedHealthOptions, type PairHealth } from '../c
 import type { Tick } from '../core/tick.js';
 import type { TickSource } from '../ingest/ingestor.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { FeedReport } from '../shared/http.js';
 import type { Feed } from './feed.js';
 import { WsFeed } from './ws-feed.js';
 
-/** The `feed` section of /health. */
-export interface FeedReport {
-  /** FEED's kind. */
-  kind: FeedConfig['kind'];
-  /** `up` while the feed is connected or attached; `off` with FEED=none. */
-  status: 'up' | 'down' | 'off';
-  /** Every pair heard from since start (all sources), with the age of its last tick. */
-  pairs: PairHealth[];
-  stale: string[];
-  suspect: string[];
-  /** Details of the feed's link (for Chrome: the browser, pages, sockets, frames). */
-  [detail: string]: unknown;
-}
+export type { FeedReport };
 
 /**
  * Feed health for the whole process: every accepted tick, whatever its source, goes through one

@@ -31,8 +31,20 @@ interface PairState {
   nextAt: number;
 }
 
+/** The price walk, per tick: pull back to the base (log terms) and volatility. */
+export const REVERSION_PER_TICK = 0.0005;
+export const VOLATILITY_PER_TICK = 0.000015;
+
+/** A pair's realistic mid price (1.0 for pairs we know nothing of) and the decimals it is quoted to. */
+export function basePrice(pair: string): number {
+  return BASE_PRICES[pair.replace(/_otc$/i, '')] ?? 1;
+}
+export function priceDecimals(pair: string): number {
+  return /JPY/i.test(pair) ? 3 : 5;
+}
+
 /** Standard normal draw (Box-Muller). */
-function gaussian(random: () => number): number {
+export function gaussian(random: () => number): number {
   const u = 1 - random();
   const v = random();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
@@ -60,8 +72,8 @@ export class Simulator implements Feed {
     this.meanGapMs = 60_000 / options.ticksPerMinute;
     const start = this.now();
     this.states = options.pairs.map((pair) => {
-      const base = BASE_PRICES[pair.replace(/_otc$/i, '')] ?? 1;
-      const decimals = /JPY/i.test(pair) ? 3 : 5;
+      const base = basePrice(pair);
+      const decimals = priceDecimals(pair);
       return { pair, base, price: base, decimals, nextAt: start + this.gap() };
     });
     this.arm();
@@ -94,8 +106,8 @@ export class Simulator implements Feed {
 
   private step(s: PairState, now: number): unknown {
     // ~0.15 pip per tick on EUR/USD, with a weak pull back to the base so hours of running stay believable.
-    const drift = 0.0005 * Math.log(s.base / s.price);
-    s.price *= Math.exp(drift + 0.000015 * gaussian(this.random));
+    const drift = REVERSION_PER_TICK * Math.log(s.base / s.price);
+    s.price *= Math.exp(drift + VOLATILITY_PER_TICK * gaussian(this.random));
     const price = Number(s.price.toFixed(s.decimals));
     return { pair: s.pair, price, timestamp: now, id: `sim-${this.runId}-${++this.counter}` };
   }

@@ -7,17 +7,13 @@ import type { Timeframe } from '../core/timeframe.js';
 import type { Logger } from '../observability/logger.js';
 import type { CandleStore } from '../redis/candle-store.js';
 import type { CandleEvent } from '../shared/events.js';
+import { indicatorKey } from '../shared/indicator-key.js';
 
 /** The room of an instrument's live candles of one timeframe: by symbol, like its tick room. */
 export const candleRoom = (sym: string, tf: Timeframe) => `candles:${sym}:${tf}`;
 
-/** Canonical name of an indicator with its parameters, e.g. `macd(fast=12,signal=9,slow=26)`. */
-export function indicatorKey(spec: IndicatorSpec): string {
-  const params = Object.entries(spec.params)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}=${v}`);
-  return `${spec.name}(${params.join(',')})`;
-}
+/** Canonical name of an indicator with its parameters (the contract's, shared with the browser). */
+export { indicatorKey };
 
 /** Most candles read to warm indicators up (as the HTTP route). */
 const MAX_CANDLES = 20_000;

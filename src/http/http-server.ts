@@ -1,3 +1,4 @@
+import fastifyCompress from '@fastify/compress';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { UnavailableError, ValidationError } from '../core/errors.js';
@@ -10,6 +11,8 @@ export type { HttpLimits } from './request-limits.js';
 export { bearerMatches } from './bearer.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+/** Answers smaller than this go uncompressed (not worth the CPU). */
+export const COMPRESS_THRESHOLD = 1024;
 
 /** A JSON body with a key that could pollute prototypes (`__proto__`, `constructor.prototype`). */
 class ForbiddenKeyError extends Error {
@@ -61,6 +64,9 @@ export async function createHttpServer(log: Logger, options: HttpServerOptions =
       } else done(new InvalidJsonError(`Request body is not valid JSON: ${message}`), undefined);
     }
   });
+  // Brotli or gzip for every answer over 1 KB (the app bundle, candle and tick JSON). Awaited:
+  // it hooks each route as the route is added, so it must be in place before any route.
+  await app.register(fastifyCompress, { threshold: COMPRESS_THRESHOLD, encodings: ['br', 'gzip'] });
   await registerSecurityHeaders(app);
   if (options.exposure) registerExposureGuards(app, options.exposure);
   applyRequestLimits(app, limits);

@@ -18,3 +18,13 @@ export function parseLimit(value: unknown, fallback: number, max: number, field 
   }
   return n;
 }
+
+/** An optional point in time as a whole number (`unit` names it in the message), or undefined. */
+export function parseTime(value: unknown, field: string, unit: 'epoch seconds' | 'epoch milliseconds'): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new ValidationError(`Invalid query parameter "${field}"`, [{ index: 0, field, message: `must be a time in ${unit} (a whole number)` }]);
+  }
+  return n;
+}

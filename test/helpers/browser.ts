@@ -36,8 +36,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium with a fresh profile, at the size of a laptop screen. */
-export async function openBrowser(viewport = { width: 1440, height: 900 }): Promise<Browser> {
+/** Headless Chromium with a fresh profile, at the size of a laptop screen (in a time zone of choice). */
+export async function openBrowser(viewport = { width: 1440, height: 900 }, options: { timezoneId?: string } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   }
@@ -56,6 +56,7 @@ export async function openBrowser(viewport = { width: 1440, height: 900 }): Prom
       '--disable-sync',
     ],
     viewport,
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: Browser['problems'] = [];

@@ -22,6 +22,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     REDIS_URL: TEST_REDIS_URL,
     DATABASE_URL: TEST_DATABASE_URL,
     FEED: 'none',
+    // No past ticks unless a test asks: row counts stay the test's own.
+    SIMULATOR_HISTORY_HOURS: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });

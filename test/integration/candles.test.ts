@@ -125,6 +125,89 @@ describe('GET /api/candles', () => {
   });
 });
 
+describe('history paging: GET /api/candles?before=', () => {
+  test('pages back through all stored history, each candle once, from the cache where it holds them', async () => {
+    const app = await startTestApp({ CANDLE_CACHE_SIZE: '50' });
+    cleanups.push(() => app.close());
+    await waitFor(async () => (await app.db.count().catch(() => -1)) >= 0, 10_000, 'the schema');
+    // Three days of 1M with a day-long hole in the middle (the reader must widen over it), stored
+    // straight in the database as an import does; the last hour also live, so the cache fills.
+    const start = Date.UTC(2024, 10, 18, 0, 0, 0);
+    const old = [...minuteTicks('PAGE/ONE', 1440, 2, start), ...minuteTicks('PAGE/ONE', 1380, 2, start + 2 * 86_400_000)];
+    await insertTicks(app.db.pool, old.map(toRow));
+    const live = minuteTicks('PAGE/ONE', 60, 2, start + 2 * 86_400_000 + 1380 * 60_000);
+    expect((await postTicks(app.url, live)).body.accepted).toBe(120);
+    const all = aggregate(asCandleTicks([...old, ...live]), '1M');
+    expect(all).toHaveLength(2880);
+
+    const first = await getJson(`${app.url}/api/candles?pair=PAGE/ONE&timeframe=1M&limit=40`);
+    expect(first.candles).toEqual(all.slice(-40));
+    // Inside what the cache holds (its 50): a page from the cache.
+    const cachedPage = await getJson(`${app.url}/api/candles?pair=PAGE/ONE&timeframe=1M&limit=5&before=${first.candles[0].time}`);
+    expect(cachedPage).toEqual({ pair: 'PAGE/ONE', timeframe: '1M', source: 'cache', candles: all.slice(-45, -40) });
+
+    const pages: { time: number }[][] = [first.candles];
+    for (let before = first.candles[0].time; ; ) {
+      const page = await getJson(`${app.url}/api/candles?pair=PAGE/ONE&timeframe=1M&limit=700&before=${before}`);
+      expect(page.candles.every((c: { time: number }) => c.time < before)).toBe(true);
+      pages.unshift(page.candles);
+      if (page.candles.length < 700) break;
+      expect(page.source).toBe('database');
+      before = page.candles[0].time;
+    }
+    expect(pages.flat()).toEqual(all);
+    expect(pages).toHaveLength(1 + Math.ceil((2880 - 40) / 700));
+
+    // Indicator values for a page: the same as over the whole history, before that time.
+    const at = all[1000]!.time;
+    const page = await getJson(`${app.url}/api/indicators?pair=PAGE/ONE&timeframe=1M&name=ema&period=20&limit=300&before=${at}`);
+    const whole = await getJson(`${app.url}/api/indicators?pair=PAGE/ONE&timeframe=1M&name=ema&period=20&limit=5000`);
+    const expected = whole.values.filter((v: { time: number }) => v.time < at).slice(-300);
+    expect(page.values.map((v: { time: number }) => v.time)).toEqual(expected.map((v: { time: number }) => v.time));
+    page.values.forEach((v: { value: number }, i: number) => expect(v.value).toBeCloseTo(expected[i].value, 10));
+
+    // `before` between bucket opens: the candles that open before it, whole. And before the start: none.
+    const hours = aggregate(asCandleTicks([...old, ...live]), '1H');
+    const mid = hours[30]!.time + 1800;
+    expect((await getJson(`${app.url}/api/candles?pair=PAGE/ONE&timeframe=1H&limit=3&before=${mid}`)).candles).toEqual(hours.slice(28, 31));
+    expect((await getJson(`${app.url}/api/candles?pair=PAGE/ONE&timeframe=1H&before=${start / 1000}`)).candles).toEqual([]);
+
+    for (const bad of ['-5', '1.5', 'soon', '99999999999999999']) {
+      const res = await fetch(`${app.url}/api/candles?pair=PAGE/ONE&before=${bad}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { details: unknown[] }).details[0]).toEqual({ index: 0, field: 'before', message: expect.stringMatching(/epoch seconds/) });
+    }
+  }, 60_000);
+});
+
+describe('history paging: GET /api/ticks?before=', () => {
+  test('pages of stored ticks before a time, oldest first, never splitting a millisecond', async () => {
+    const app = await startTestApp();
+    cleanups.push(() => app.close());
+    await waitFor(async () => (await app.db.count().catch(() => -1)) >= 0, 10_000, 'the schema');
+    // 300 ticks, three in each millisecond that is a multiple of 10 (ties), one imported without seq.
+    const ticks = Array.from({ length: 300 }, (_, i) => ({ ...t('TICK/PAGE', 1 + i / 1e4, BASE + Math.floor(i / 3) * 10, `k${i}`), seq: i + 1 }));
+    await insertTicks(app.db.pool, ticks.map((x, i) => ({ ...toRow(x), seq: i === 0 ? null : x.seq })));
+    const pages: { price: number; timestamp: number; seq: number | null }[][] = [];
+    for (let before = BASE + 10_000; ; ) {
+      const page = await getJson(`${app.url}/api/ticks?pair=TICK/PAGE&limit=40&before=${before}`);
+      if (page.length === 0) break;
+      // 40 asked; a page ending inside a millisecond takes the rest of it (up to 2 more).
+      expect(page.length).toBeGreaterThanOrEqual(Math.min(40, 300 - pages.flat().length));
+      expect(page.length).toBeLessThanOrEqual(42);
+      expect(page.every((x: { timestamp: number }) => x.timestamp < before)).toBe(true);
+      pages.unshift(page);
+      before = page[0].timestamp;
+    }
+    const got = pages.flat();
+    expect(got.map((x) => x.price)).toEqual(ticks.map((x) => x.price));
+    expect(got[0]).toEqual({ pair: 'TICK/PAGE', price: 1, timestamp: BASE, seq: null });
+    expect(got.slice(1).map((x) => x.seq)).toEqual(ticks.slice(1).map((x) => x.seq));
+    const res = await fetch(`${app.url}/api/ticks?pair=TICK/PAGE&before=${BASE}&limit=5001`);
+    expect(res.status).toBe(400);
+  });
+});
+
 describe('candle cache mechanics', () => {
   let db: TestSchema;
   let prefix: string;

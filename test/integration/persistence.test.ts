@@ -212,6 +212,7 @@ describe('persistence to historical_ticks', () => {
       FEED: 'simulated',
       ASSETS: 'EUR/USD_otc,GBP/USD_otc',
       TICKS_PER_MINUTE: '60000',
+      SIMULATOR_HISTORY_HOURS: '0',
       BATCH_INTERVAL_MS: '300',
       PERSIST_CONSUMER: 'proc-1',
       LOG_LEVEL: 'info',

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createHttpServer } from '../../src/http/http-server.js';
 import { registerWebRoutes } from '../../src/http/routes/web.js';
@@ -20,6 +21,8 @@ function fakeDist(): string {
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>QuFLX</title><div id="root"></div>');
   writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
   writeFileSync(join(dir, 'favicon.svg'), '<svg/>');
+  // A bundle-sized asset: compressible text well over the 1 KB threshold.
+  writeFileSync(join(dir, 'assets', 'vendor-def456.js'), Array.from({ length: 4000 }, (_, i) => `export const v${i} = ${i};`).join('\n'));
   return dir;
 }
 
@@ -27,6 +30,7 @@ async function server(distDir: string) {
   const app = await createHttpServer(createLogger('silent'));
   app.get('/api/assets', async () => []);
   app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/api/big', async () => Array.from({ length: 200 }, (_, i) => ({ time: 1_700_000_000 + i * 60, open: 1.08, close: 1.09 })));
   registerWebRoutes(app, distDir);
   await app.ready();
   return app;
@@ -86,6 +90,22 @@ describe('the browser app at /', () => {
         details: [{ index: 0, field: 'path', message: expect.any(String) }],
       });
     }
+  });
+
+  test('the bundle and JSON over 1 KB are compressed (brotli or gzip, as asked); small answers are not', async () => {
+    const app = await server(fakeDist());
+    const plain = await app.inject('/assets/vendor-def456.js');
+    const br = await app.inject({ url: '/assets/vendor-def456.js', headers: { 'accept-encoding': 'br, gzip' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(br.rawPayload.length).toBeLessThan(plain.rawPayload.length / 3);
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(plain.body);
+    const gz = await app.inject({ url: '/api/big', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(gz.rawPayload).toString())).toHaveLength(200);
+    const small = await app.inject({ url: '/api/assets', headers: { 'accept-encoding': 'br, gzip' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
+    expect(small.json()).toEqual([]);
     await app.close();
   });
 

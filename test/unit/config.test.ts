@@ -23,6 +23,7 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
     expect(c.feed).toEqual({ kind: 'simulated' });
     expect(c.assets).toEqual(['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc']);
     expect(c.ticksPerMinute).toBe(1000);
+    expect(c.simulatorHistoryHours).toBe(240);
     expect(c.batchIntervalMs).toBe(30_000);
     expect(c.tickBufferSize).toBe(1000);
     expect(c.candleCacheSize).toBe(200);
@@ -70,6 +71,7 @@ describe('loadConfig reads valid values', () => {
       REDIS_URL: 'redis://127.0.0.1:6380',
       DATABASE_URL: 'postgres://u@db:5432/quflx',
       TICKS_PER_MINUTE: '60',
+      SIMULATOR_HISTORY_HOURS: '0',
       BATCH_INTERVAL_MS: '5000',
       TICK_BUFFER_SIZE: '500',
       CANDLE_CACHE_SIZE: '300',
@@ -83,6 +85,7 @@ describe('loadConfig reads valid values', () => {
       redisUrl: 'redis://127.0.0.1:6380',
       databaseUrl: 'postgres://u@db:5432/quflx',
       ticksPerMinute: 60,
+      simulatorHistoryHours: 0,
       batchIntervalMs: 5000,
       tickBufferSize: 500,
       candleCacheSize: 300,
@@ -161,6 +164,9 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['TICKS_PER_MINUTE', '-5'],
     ['TICKS_PER_MINUTE', 'many'],
     ['TICKS_PER_MINUTE', '1.5'],
+    ['SIMULATOR_HISTORY_HOURS', '-1'],
+    ['SIMULATOR_HISTORY_HOURS', '2.5'],
+    ['SIMULATOR_HISTORY_HOURS', '10000'],
     ['BATCH_INTERVAL_MS', 'soon'],
     ['TICK_BUFFER_SIZE', '0'],
     ['CANDLE_CACHE_SIZE', 'lots'],

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { MAX_INDICATORS, parseSubscribeRequest, parseUnsubscribeRequest, subscribeCost } from '../../src/core/subscribe-request.js';
+import { parseSubscribeRequest, parseUnsubscribeRequest, subscribeCost } from '../../src/core/subscribe-request.js';
+import { MAX_INDICATORS_PER_SUBSCRIPTION as MAX_INDICATORS } from '../../src/shared/limits.js';
 
 describe('parseSubscribeRequest', () => {
   test('a pair alone: ticks only', () => {

@@ -4,19 +4,20 @@ import { MultiPaneChart } from './components/MultiPaneChart.js';
 import { PairHeader } from './components/PairHeader.js';
 import { PairList } from './components/PairList.js';
 import { StatusBar } from './components/StatusBar.js';
-import { IndicatorMenu, LayoutSwitch, TimeframeSwitcher, type Layout } from './components/Toolbar.js';
+import { IndicatorMenu, LayoutSwitch, TimeframeSwitcher } from './components/Toolbar.js';
 import { useAssets, useDayOpens } from './hooks/useAssets.js';
 import { useHealth } from './hooks/useHealth.js';
 import type { HistoryState } from './hooks/useHistoricalCandles.js';
 import { useStoredState } from './hooks/useStoredState.js';
 import { StreamClientContext, useConnection, useStreamClient } from './hooks/useStreamClient.js';
+import { TimeZoneContext } from './hooks/useTimeZone.js';
+import { useView } from './hooks/useView.js';
 import { DEFAULT_INDICATORS, indicatorChoice, type IndicatorChoice } from './lib/indicators.js';
 import type { StreamClient } from './lib/stream-client.js';
-import { isTimeframe, type Timeframe } from './lib/timeframes.js';
+import { isTimeZoneChoice, type TimeZoneChoice } from './lib/time-zone.js';
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
-const isLayout = (v: unknown): v is Layout => v === 1 || v === 2 || v === 3 || v === 4;
 
 export function App({ client }: { client: StreamClient | null }) {
   return (
@@ -27,26 +28,36 @@ export function App({ client }: { client: StreamClient | null }) {
 }
 
 function Terminal() {
+  const [zone, setZone] = useStoredState<TimeZoneChoice>('quflx.timezone', 'utc', isTimeZoneChoice);
+  const zoneContext = useMemo(() => ({ zone, setZone }), [zone, setZone]);
   const connection = useConnection(useStreamClient());
   // HTTP polls wait while the server is known to be away (no console full of refusals).
   const away = connection.state === 'reconnecting' || connection.state === 'offline';
   const { assets, status: assetsStatus, error: assetsError } = useAssets({ paused: away });
   const pairs = useMemo(() => assets.map((a) => a.pair), [assets]);
-  const dayOpens = useDayOpens(pairs, { paused: away });
+  const dayOpens = useDayOpens(pairs, zone, { paused: away });
   const health = useHealth({ paused: away });
 
-  const [storedPair, setPair] = useStoredState<string>('quflx.pair', '', isString);
-  const [timeframe, setTimeframe] = useStoredState<Timeframe>('quflx.timeframe', '1M', isTimeframe);
+  // Pair, timeframe (or tick) and layout live in the URL: links open them, back/forward move between them.
+  const [view, setView] = useView();
+  const { tf: timeframe, layout } = view;
+  const setPair = useCallback((p: string) => setView({ pair: p }), [setView]);
+  const setTimeframe = useCallback((tf: typeof timeframe) => setView({ tf }), [setView]);
+  const setLayout = useCallback((n: typeof layout) => setView({ layout: n }), [setView]);
   const [indicatorIds, setIndicatorIds] = useStoredState<string[]>('quflx.indicators', [...DEFAULT_INDICATORS], isStringArray);
-  const [layout, setLayout] = useStoredState<Layout>('quflx.layout', 1, isLayout);
   const [storedGrid, setGridPairs] = useStoredState<string[]>('quflx.grid', [], isStringArray);
   const [focused, setFocused] = useState(0);
   const [history, setHistory] = useState<HistoryState | null>(null);
 
-  // The stored pair if the server knows it, else the first pair.
-  const pair = pairs.includes(storedPair) ? storedPair : (pairs[0] ?? (storedPair || null));
+  // The linked or stored pair if the server knows it, else the first pair.
+  const pair = view.pair && (pairs.includes(view.pair) || pairs.length === 0) ? view.pair : (pairs[0] ?? null);
+  // The URL names the pair on screen (without a new history entry).
+  useEffect(() => {
+    if (pair) setView({ pair }, { replace: true }); // also spells a link's `tf=5s` as `tf=5S`
+  }, [pair, view.pair, view.tf, view.layout, setView]);
   const gridPairs = useMemo(() => {
-    const chosen = storedGrid.filter((p) => pairs.includes(p));
+    // The linked pair is in the grid.
+    const chosen = [...(pair && !storedGrid.includes(pair) ? [pair] : []), ...storedGrid].filter((p) => pairs.includes(p));
     const rest = [pair, ...pairs].filter((p): p is string => !!p && !chosen.includes(p));
     const out = [...chosen];
     while (out.length < layout && rest.length > 0) {
@@ -95,6 +106,7 @@ function Terminal() {
 
   const grid = layout > 1 && gridPairs.length > 1;
   return (
+    <TimeZoneContext.Provider value={zoneContext}>
     <div className="app">
       <header className="top-bar">
         <div className="brand" aria-label="QuFLX">
@@ -155,5 +167,6 @@ function Terminal() {
       </main>
       <StatusBar history={history} health={health} pairs={assets.length} />
     </div>
+    </TimeZoneContext.Provider>
   );
 }

@@ -6,6 +6,7 @@ import type { RedisKind } from '../../redis/embedded-redis.js';
 import type { RedisKeys } from '../../redis/keys.js';
 import { readPersistBacklog } from '../../redis/persist-queue.js';
 import { REDIS_DEADLINES_MS, type RedisLink } from '../../redis/redis-link.js';
+import type { HealthResponse } from '../../shared/http.js';
 
 export interface HealthDeps {
   redis: RedisLink;
@@ -20,13 +21,8 @@ export interface HealthDeps {
   feed?: FeedWatch;
 }
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  redis: { status: 'up' | 'down'; kind: RedisKind };
-  database: { status: 'up' | 'down'; kind: DatabaseKind };
-  persistence: { pending: number | null; lagMs: number | null; lastWriteAt: string | null };
-  feed?: FeedReport;
-}
+/** The answer of GET /health (the contract's, shared with the browser). */
+export type Health = HealthResponse;
 
 /**
  * Never hangs: each probe has a deadline (database 1 s, Redis 1 s), so a stalled link reads as

@@ -5,11 +5,12 @@ import { parseIndicatorRequest, warmupCandles, type IndicatorParams, type Indica
 import { computeIndicator, type IndicatorPoint } from '../../core/indicators/indicator-series.js';
 import type { Timeframe } from '../../core/timeframe.js';
 import type { PairRegistry } from '../../redis/pair-registry.js';
-import { parseLimit, requirePair } from '../query.js';
+import { MAX_INDICATOR_VALUES } from '../../shared/limits.js';
+import { parseLimit, parseTime, requirePair } from '../query.js';
 import { requireTimeframe } from './candles.js';
 
 export const DEFAULT_INDICATOR_VALUES = 200;
-export const MAX_INDICATOR_VALUES = 5000;
+export { MAX_INDICATOR_VALUES };
 /**
  * Most candles one request reads: limit + warm-up. The catalog's ranges keep every indicator's
  * warm-up plus MAX_INDICATOR_VALUES under this, so the cap never cuts a warm-up short.
@@ -48,17 +49,19 @@ function validateAll<T extends unknown[]>(checks: { [K in keyof T]: () => T[K] }
  * over limit + warm-up candles so they agree with a computation over the pair's whole history.
  */
 export async function indicatorValues(candles: CandleService, registry: PairRegistry, query: Record<string, unknown>): Promise<IndicatorResponse> {
-  const [asked, timeframe, limit, spec] = validateAll<[string, Timeframe, number, IndicatorSpec]>([
+  const [asked, timeframe, limit, before, spec] = validateAll<[string, Timeframe, number, number | undefined, IndicatorSpec]>([
     () => requirePair(query.pair),
     () => requireTimeframe(query.timeframe),
     () => parseLimit(query.limit, DEFAULT_INDICATOR_VALUES, MAX_INDICATOR_VALUES),
+    () => parseTime(query.before, 'before', 'epoch seconds'),
     () => parseIndicatorRequest(query),
   ]);
   // A pair nobody sent has no values: answered without reading or caching anything.
   const pair = await registry.resolve(asked);
   if (pair === null) return { name: spec.name, pair: asked, timeframe, params: spec.params, values: [] };
   const wanted = Math.min(limit + warmupCandles(spec), MAX_INDICATOR_CANDLES);
-  const { candles: bars } = await candles.candles(pair, timeframe, wanted);
+  // With `before`: the values of a page of older candles (history paging), warmed up the same way.
+  const { candles: bars } = before === undefined ? await candles.candles(pair, timeframe, wanted) : await candles.candlesBefore(pair, timeframe, wanted, before);
   const values = computeIndicator(spec, bars).slice(-limit);
   return { name: spec.name, pair, timeframe, params: spec.params, values };
 }

@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { isUnavailable } from '../../candles/candle-service.js';
+import { UnavailableError } from '../../core/errors.js';
 import { validateTickBatch } from '../../core/tick-validation.js';
 import type { Ingestor } from '../../ingest/ingestor.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -6,7 +9,9 @@ import type { PairRegistry } from '../../redis/pair-registry.js';
 import type { RedisLink } from '../../redis/redis-link.js';
 import type { TickStore } from '../../redis/tick-store.js';
 import { bearerMatches } from '../http-server.js';
-import { parseLimit, requirePair } from '../query.js';
+import { ticksBefore } from '../../db/tick-history.js';
+import { MAX_TICK_PAGE } from '../../shared/limits.js';
+import { parseLimit, parseTime, requirePair } from '../query.js';
 
 export interface TickRoutesDeps {
   ingestor: Ingestor;
@@ -17,6 +22,8 @@ export interface TickRoutesDeps {
   metrics: Metrics;
   ingestToken: string | undefined;
   tickBufferSize: number;
+  /** For `before=` pages of stored ticks. */
+  db: pg.Pool;
 }
 
 export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): void {
@@ -48,6 +55,19 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
   app.get('/api/ticks', async (request) => {
     const q = request.query as Record<string, unknown>;
     const pair = requirePair(q.pair);
+    const before = parseTime(q.before, 'before', 'epoch milliseconds');
+    if (before !== undefined) {
+      // Older history for the tick chart: stored ticks, read from the database.
+      const limit = parseLimit(q.limit, Math.min(1000, MAX_TICK_PAGE), MAX_TICK_PAGE);
+      // A database read makes no Redis keys: a name the registry does not know is read as given.
+      const canonical = (await deps.redisLink.read(() => deps.registry.resolve(pair), 'pair name read')) ?? pair;
+      try {
+        return await ticksBefore(deps.db, canonical, before, limit);
+      } catch (err) {
+        if (isUnavailable(err)) throw new UnavailableError(`The database is not reachable: ${(err as Error).message}`, 5);
+        throw err;
+      }
+    }
     const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
     // Any spelling reads the one instrument; a pair nobody sent has no ticks (and nothing is made for it).
     return deps.redisLink.read(async () => {

@@ -4,6 +4,7 @@ import type { StreamItem } from '../lib/stream-client.js';
 import type { Candle, SeqTick, SubscribeOk } from '../lib/types.js';
 import * as lwc from '../test/fake-lightweight-charts.js';
 import { ChartController } from './chart-controller.js';
+import { DrawScheduler } from './draw-scheduler.js';
 
 vi.mock('lightweight-charts', () => import('../test/fake-lightweight-charts.js'));
 
@@ -32,15 +33,17 @@ function setup(ids: string[] = []) {
 
 beforeEach(() => {
   lwc.charts.length = 0;
+  // Every change handed over at once (no animation frames here); the frame logic has its own test.
+  DrawScheduler.requestFrame = (cb) => cb();
 });
 
 describe('ChartController', () => {
   test('a frame of many ticks is one update of the bar they touch', () => {
     const { c, candles, volume, painted } = setup();
-    c.onFrame([snapshot([bar(60, 1.1), bar(120, 1.2)])]);
+    c.onItems([snapshot([bar(60, 1.1), bar(120, 1.2)])]);
     expect(candles.data.map((d) => d.time)).toEqual([60, 120]);
     const updatesBefore = candles.updateCalls;
-    c.onFrame([{ kind: 'ticks', ticks: [tick(121_000, 1.25), tick(122_000, 1.15), tick(123_000, 1.22)] }]);
+    c.onItems([{ kind: 'ticks', ticks: [tick(121_000, 1.25), tick(122_000, 1.15), tick(123_000, 1.22)] }]);
     expect(candles.updateCalls - updatesBefore).toBe(1);
     expect(candles.data[1]).toEqual({ time: 120, open: 1.2, high: 1.25, low: 1.15, close: 1.22 });
     expect(volume.data[1]).toMatchObject({ time: 120, value: 4 });
@@ -49,8 +52,8 @@ describe('ChartController', () => {
 
   test('the server candle corrects the bar; a new bucket appends', () => {
     const { c, candles } = setup();
-    c.onFrame([snapshot([bar(60, 1.1)])]);
-    c.onFrame([
+    c.onItems([snapshot([bar(60, 1.1)])]);
+    c.onItems([
       { kind: 'ticks', ticks: [tick(61_000, 1.3), tick(125_000, 1.4)] },
       { kind: 'candle', event: { pair: 'EUR/USD_otc', timeframe: '1M', candle: { time: 60, open: 1.1, high: 1.3, low: 1.0, close: 1.29, volume: 5 } } },
     ]);
@@ -62,8 +65,8 @@ describe('ChartController', () => {
 
   test('ticks before the snapshot and other timeframes are ignored', () => {
     const { c, candles } = setup();
-    c.onFrame([{ kind: 'ticks', ticks: [tick(61_000, 9)] }]);
-    c.onFrame([{ ...snapshot([bar(60, 1)]), ack: { ...(snapshot([bar(60, 1)]) as { ack: SubscribeOk }).ack, timeframe: '5M' } } as StreamItem]);
+    c.onItems([{ kind: 'ticks', ticks: [tick(61_000, 9)] }]);
+    c.onItems([{ ...snapshot([bar(60, 1)]), ack: { ...(snapshot([bar(60, 1)]) as { ack: SubscribeOk }).ack, timeframe: '5M' } } as StreamItem]);
     expect(candles.data).toEqual([]);
     expect(c.live).toBe(false);
   });
@@ -72,14 +75,14 @@ describe('ChartController', () => {
     const { c, chart, legend } = setup(['ema20', 'rsi14', 'macd']);
     const byPane = chart.series.map((s) => s.paneIndex);
     expect(byPane).toEqual([0, 0, 0, 1, 2, 2, 2]); // candles, volume, EMA | RSI | MACD x3
-    c.onFrame([
+    c.onItems([
       snapshot([bar(60, 1.1), bar(120, 1.2)], {
         'ema(period=20)': [{ time: 120, value: 1.15 }],
         'rsi(period=14)': [{ time: 120, value: 55.5 }],
         'macd(fast=12,signal=9,slow=26)': [{ time: 120, value: { macd: 0.001, signal: 0.0005, histogram: 0.0005 } }],
       }),
     ]);
-    c.onFrame([
+    c.onItems([
       {
         kind: 'candle',
         event: { pair: 'EUR/USD_otc', timeframe: '1M', candle: bar(180, 1.3), indicators: { 'ema(period=20)': 1.2, 'rsi(period=14)': 61.25, 'macd(fast=12,signal=9,slow=26)': null } },
@@ -98,9 +101,57 @@ describe('ChartController', () => {
     expect(legend.textContent).toMatch(/C\s*1\.30000/);
   });
 
+  test('a short history (a 1D view of 4 bars) is set, never streamed into bars the series lacks', () => {
+    const { c, candles, volume } = setup();
+    c.setContext('EUR/USD_otc', '1D', []);
+    const days = [0, 1, 2, 3].map((d) => bar(1_732_060_800 + d * 86_400, 1.08 + d / 100, 900));
+    const statuses: unknown[] = [];
+    c.onStatus = (st) => statuses.push({ ...st });
+    expect(() => c.mergeHistory(days)).not.toThrow();
+    expect(candles.data.map((d) => d.time)).toEqual(days.map((d) => d.time));
+    expect(volume.data).toHaveLength(4);
+    expect(statuses).toEqual([{ bars: 4, live: false, error: null }]);
+    // The snapshot and live ticks go on from there, also when the snapshot has one bar more.
+    const today = bar(1_732_060_800 + 4 * 86_400, 1.2, 10);
+    c.onItems([{ ...snapshot([...days, today]), ack: { ...(snapshot([...days, today]) as { ack: SubscribeOk }).ack, timeframe: '1D' } } as StreamItem]);
+    c.onItems([{ kind: 'ticks', ticks: [tick((today.time + 60) * 1000, 1.25)] }]);
+    expect(candles.data.map((d) => d.time)).toEqual([...days, today].map((d) => d.time));
+    expect(candles.data[4]).toMatchObject({ high: 1.25, close: 1.25 });
+    expect(c.live).toBe(true);
+  });
+
+  test('bars after the newest are appended in order, whatever the history adds at once', () => {
+    const { c, candles } = setup();
+    c.onItems([snapshot([bar(60, 1.1)])]);
+    // Three new bars merged from history after the live one: updates in time order, no throw.
+    c.mergeHistory([bar(120, 1.2), bar(180, 1.3), bar(240, 1.4)]);
+    expect(candles.data.map((d) => d.time)).toEqual([60, 120, 180, 240]);
+    // An older page: one setData, the newest bars kept.
+    c.mergeHistory([bar(0, 1.0)]);
+    expect(candles.data.map((d) => d.time)).toEqual([0, 60, 120, 180, 240]);
+    expect(c.oldestTime()).toBe(0);
+  });
+
+  test('many events between two frames: the first drawn at once, the rest in the frame, painted ticks noted', () => {
+    const frames: (() => void)[] = [];
+    DrawScheduler.requestFrame = (cb) => frames.push(cb);
+    const { c, candles, painted } = setup();
+    c.onItems([snapshot([bar(60, 1.1)])]);
+    expect(candles.data).toHaveLength(1); // the first change after a frame: at once
+    const prices = [1.11, 1.12, 1.13, 1.14, 1.15, 1.16, 1.17, 1.18, 1.19, 1.185];
+    for (const [i, p] of prices.entries()) c.onItems([{ kind: 'ticks', ticks: [tick(61_000 + i, p)] }]);
+    expect(candles.data[0]).toMatchObject({ close: 1.1 }); // the rest wait for the frame
+    expect(frames).toHaveLength(1);
+    const updates = candles.updateCalls;
+    frames.shift()!();
+    expect(candles.updateCalls - updates).toBe(1); // one update for the ten ticks
+    expect(candles.data[0]).toMatchObject({ close: 1.185, high: 1.19 });
+    expect(painted).toHaveLength(10);
+  });
+
   test('switching pair or timeframe starts the data over', () => {
     const { c, candles } = setup();
-    c.onFrame([snapshot([bar(60, 1.1)])]);
+    c.onItems([snapshot([bar(60, 1.1)])]);
     c.setContext('EUR/USD_otc', '5M', []);
     expect(candles.data).toEqual([]);
     expect(c.live).toBe(false);

@@ -5,7 +5,6 @@ import {
   HistogramSeries,
   LineSeries,
   LineStyle,
-  TickMarkType,
   type CandlestickData,
   type HistogramData,
   type IChartApi,
@@ -20,14 +19,18 @@ import {
   type WhitespaceData,
 } from 'lightweight-charts';
 import { CandleModel } from '../lib/candle-model.js';
-import { formatPrice, formatVolume, pricePrecision } from '../lib/format.js';
+import { pricePrecision } from '../lib/format.js';
 import { indicatorKey, indicatorRequest, lineValue, type IndicatorChoice } from '../lib/indicators.js';
 import type { Demand, StreamClient, StreamItem, Watcher } from '../lib/stream-client.js';
 import { Throttle } from '../lib/throttle.js';
+import { formatDateTime, type TimeZoneChoice } from '../lib/time-zone.js';
 import { TimeSeries } from '../lib/time-series.js';
 import { timeframeSeconds, type Timeframe } from '../lib/timeframes.js';
 import type { Candle, IndicatorValue, SeqTick } from '../lib/types.js';
-import { chartOptions, COLORS, formatTime } from './theme.js';
+import { DrawScheduler } from './draw-scheduler.js';
+import { legendModel, type LegendModel } from './legend-model.js';
+import { chartOptions, COLORS } from './theme.js';
+import { tickMarkLabel } from './tick-marks.js';
 
 interface IndicatorPoint {
   time: number;
@@ -40,6 +43,8 @@ interface IndicatorTrack {
   data: TimeSeries<IndicatorPoint>;
   series: ISeriesApi<SeriesType>[];
   paneIndex: number;
+  /** The newest time its series hold: an update() before it replaces a point, never inserts one. */
+  drawnLast: number;
 }
 
 export interface ChartStatus {
@@ -82,6 +87,12 @@ export class ChartController implements Watcher {
   private readonly legendThrottle = new Throttle(LEGEND_INTERVAL_MS, () => this.refreshLegend());
   private destroyed = false;
   private scrolledToEnd = false;
+  /** The newest bar time the candle series holds (see flush). */
+  private drawnLast = Number.NEGATIVE_INFINITY;
+  private zone: TimeZoneChoice;
+  /** Ticks in the model not yet handed to the series (their paint is timed once they are). */
+  private unpainted: SeqTick[] = [];
+  private readonly draws = new DrawScheduler((inFrame) => this.draw(inFrame));
   /** Asked for when the user scrolls near the oldest bar. */
   onNeedOlder: (() => void) | null = null;
   onStatus: ((status: ChartStatus) => void) | null = null;
@@ -92,9 +103,11 @@ export class ChartController implements Watcher {
     private readonly client: StreamClient | null,
     private readonly compact = false,
     attribution = !compact,
+    zone: TimeZoneChoice = 'utc',
   ) {
     this.chart = createChart(container, chartOptions(compact, attribution));
-    this.chart.applyOptions({ timeScale: { tickMarkFormatter: tickMark } });
+    this.zone = zone;
+    this.applyZone();
     this.candles = this.chart.addSeries(CandlestickSeries, {
       upColor: COLORS.up,
       downColor: COLORS.down,
@@ -114,6 +127,23 @@ export class ChartController implements Watcher {
     this.chart.timeScale().subscribeVisibleLogicalRangeChange(this.onRange);
   }
 
+  /** Axis, crosshair label and legend times in the page's time zone. */
+  setTimeZone(zone: TimeZoneChoice): void {
+    if (zone === this.zone) return;
+    this.zone = zone;
+    this.applyZone();
+    this.legendHtml = [];
+    this.refreshLegend();
+  }
+
+  private applyZone(): void {
+    const zone = this.zone;
+    this.chart.applyOptions({
+      timeScale: { tickMarkFormatter: (time: Time, type: Parameters<typeof tickMarkLabel>[1]) => tickMarkLabel(time as number, type, zone) },
+      localization: { timeFormatter: (time: Time) => formatDateTime((time as number) * 1000, zone, this.tf.endsWith('S') ? 'seconds' : 'minutes') },
+    });
+  }
+
   /** Shows another pair or timeframe: the data starts over. Indicators are set with setIndicators. */
   setContext(pair: string, tf: Timeframe, indicators: readonly IndicatorChoice[]): void {
     const changed = pair !== this.pair || tf !== this.tf;
@@ -129,6 +159,7 @@ export class ChartController implements Watcher {
       this.applyPrecision();
       this.candles.setData([]);
       this.volume.setData([]);
+      this.drawnLast = Number.NEGATIVE_INFINITY;
       this.chart.applyOptions({ timeScale: { secondsVisible: tf.endsWith('S') } });
       this.setWatermark(pair, tf);
       this.setStatus({ bars: 0, live: false, error: null });
@@ -168,7 +199,7 @@ export class ChartController implements Watcher {
         series[0]?.createPriceLine({ price: level, color: COLORS.level, lineWidth: 1, lineStyle: LineStyle.Dashed, axisLabelVisible: false, title: '' });
       }
       const data = (!force && kept.get(choice.id)) || new TimeSeries<IndicatorPoint>();
-      const track: IndicatorTrack = { choice, key: indicatorKey(choice), data, series, paneIndex };
+      const track: IndicatorTrack = { choice, key: indicatorKey(choice), data, series, paneIndex, drawnLast: Number.NEGATIVE_INFINITY };
       this.tracks.push(track);
       this.setTrackData(track);
     }
@@ -190,8 +221,7 @@ export class ChartController implements Watcher {
     this.flush();
   }
 
-  onFrame(items: readonly StreamItem[]): void {
-    let painted: SeqTick[] | null = null;
+  onItems(items: readonly StreamItem[]): void {
     for (const item of items) {
       switch (item.kind) {
         case 'snapshot': {
@@ -209,7 +239,7 @@ export class ChartController implements Watcher {
         case 'ticks':
           if (!this.hasSnapshot) break;
           for (const tick of item.ticks) this.model.applyTick(tick);
-          (painted ??= []).push(...item.ticks);
+          for (const tick of item.ticks) this.unpainted.push(tick);
           break;
         case 'candle': {
           const ev = item.event;
@@ -228,8 +258,15 @@ export class ChartController implements Watcher {
           break;
       }
     }
+    this.draws.changed();
+  }
+
+  private draw(inFrame: boolean): void {
     this.flush();
-    if (painted && this.client) this.client.notePainted(painted);
+    if (this.unpainted.length === 0) return;
+    const ticks = this.unpainted;
+    this.unpainted = [];
+    this.client?.notePainted(ticks, inFrame);
   }
 
   // ---- drawing ------------------------------------------------------------------------------
@@ -245,27 +282,37 @@ export class ChartController implements Watcher {
         this.applyPrecision();
       }
     }
+    // update() only replaces a bar the series has or appends after its newest one (points come
+    // oldest first); anything else is a reset and one setData. Should the library refuse an
+    // update all the same, the whole series is set again rather than left half drawn.
     const changes = this.model.series.takeChanges();
-    if (changes.reset) {
-      const bars = this.model.series.all();
-      this.candles.setData(bars.map(toCandleData));
-      this.volume.setData(bars.map(toVolumeData));
-    } else if (changes.points.length > 0) {
-      const last = this.model.series.last()!.time;
-      for (const bar of changes.points) {
-        const older = bar.time < last;
-        this.candles.update(toCandleData(bar), older);
-        this.volume.update(toVolumeData(bar), older);
+    try {
+      if (changes.reset) this.setCandleData();
+      else {
+        for (const bar of changes.points) {
+          const historical = bar.time < this.drawnLast;
+          this.candles.update(toCandleData(bar), historical);
+          this.volume.update(toVolumeData(bar), historical);
+          if (bar.time > this.drawnLast) this.drawnLast = bar.time;
+        }
       }
+    } catch (err) {
+      console.info('[quflx] chart data set again after a refused update:', (err as Error).message);
+      this.setCandleData();
     }
     for (const tr of this.tracks) {
       const ch = tr.data.takeChanges();
-      if (ch.reset) this.setTrackData(tr);
-      else if (ch.points.length > 0) {
-        const last = tr.data.last()!.time;
-        for (const p of ch.points) {
-          tr.choice.lines.forEach((line, i) => tr.series[i]!.update(linePoint(p, line.output, line.kind === 'histogram'), p.time < last));
+      try {
+        if (ch.reset) this.setTrackData(tr);
+        else {
+          for (const p of ch.points) {
+            const historical = p.time < tr.drawnLast;
+            tr.choice.lines.forEach((line, i) => tr.series[i]!.update(linePoint(p, line.output, line.kind === 'histogram'), historical));
+            if (p.time > tr.drawnLast) tr.drawnLast = p.time;
+          }
         }
+      } catch {
+        this.setTrackData(tr);
       }
     }
     const bars = this.model.series.length;
@@ -275,7 +322,10 @@ export class ChartController implements Watcher {
         firstDrawMarked = true;
         performance.mark('quflx:first-bars');
       }
-      this.chart.timeScale().scrollToRealTime();
+      const ts = this.chart.timeScale();
+      // A short history (a 1D view of a few days) fills the width; a long one shows its end.
+      if (bars * (ts.options().barSpacing || 7) < ts.width() * 0.6) ts.fitContent();
+      else ts.scrollToRealTime();
     }
     if (bars !== this.status.bars || this.model.live !== this.status.live) {
       // Only the transitions matter to React (empty <-> data, loading -> live).
@@ -298,8 +348,16 @@ export class ChartController implements Watcher {
     }
   }
 
+  private setCandleData(): void {
+    const bars = this.model.series.all();
+    this.candles.setData(bars.map(toCandleData));
+    this.volume.setData(bars.map(toVolumeData));
+    this.drawnLast = bars.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
+  }
+
   private setTrackData(tr: IndicatorTrack): void {
     const points = tr.data.all();
+    tr.drawnLast = points.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
     tr.choice.lines.forEach((line, i) => {
       // A line or a histogram series: both take these points (whitespace included).
       (tr.series[i] as ISeriesApi<'Line'>).setData(points.map((p) => linePoint(p, line.output, line.kind === 'histogram')));
@@ -365,42 +423,39 @@ export class ChartController implements Watcher {
     this.refreshLegend();
   };
 
+  /** What the legend shows now: the bar under the crosshair, else the latest. */
+  legendModel(): LegendModel {
+    const time = this.hovering ?? this.model.series.last()?.time;
+    return legendModel({
+      pair: this.pair,
+      timeframe: this.tf,
+      compact: this.compact,
+      precision: this.precision,
+      zone: this.zone,
+      bar: time === undefined ? undefined : this.model.series.get(time),
+      indicators: this.tracks.map((tr) => ({ choice: tr.choice, value: time === undefined ? undefined : tr.data.get(time)?.value })),
+      colors: { up: COLORS.up, down: COLORS.down },
+    });
+  }
+
   private refreshLegend(): void {
     if (!this.legend || this.legendRows.length === 0) return;
-    const time = this.hovering ?? this.model.series.last()?.time;
-    const bar = time === undefined ? undefined : this.model.series.get(time);
-    const main = this.legendRows[0]!;
-    const p = this.precision;
-    // A grid cell names its pair in its header already.
-    const title = this.compact ? '' : `<span class="legend-title">${escapeHtml(this.pair)}</span><span class="legend-muted">${this.tf}</span>`;
-    let html: string;
-    if (!bar) {
-      html = title;
-    } else {
-      const up = bar.close >= bar.open;
-      const change = bar.open !== 0 ? ((bar.close - bar.open) / bar.open) * 100 : 0;
-      const cls = up ? 'up' : 'down';
-      html =
-        title +
-        (this.compact ? '' : `<span class="legend-muted legend-time">${formatTime(bar.time, this.tf.endsWith('S'))}</span>`) +
-        `<span>O <b class="${cls}">${formatPrice(bar.open, p)}</b></span>` +
-        `<span>H <b class="${cls}">${formatPrice(bar.high, p)}</b></span>` +
-        `<span>L <b class="${cls}">${formatPrice(bar.low, p)}</b></span>` +
-        `<span>C <b class="${cls}">${formatPrice(bar.close, p)}</b></span>` +
-        (this.compact ? '' : `<span class="${cls}">${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(3)}%</span>`) +
-        `<span>V <b>${formatVolume(bar.volume)}</b></span>`;
-    }
-    this.setRow(0, main, html);
+    const m = this.legendModel();
+    const cls = m.direction ?? '';
+    const title = m.title ? `<span class="legend-title">${escapeHtml(m.title.pair)}</span><span class="legend-muted">${m.title.timeframe}</span>` : '';
+    const html =
+      title +
+      (m.time ? `<span class="legend-muted legend-time">${m.time}</span>` : '') +
+      m.ohlc.map((v) => `<span>${v.label} <b class="${cls}">${v.text}</b></span>`).join('') +
+      (m.change ? `<span class="${cls}">${m.change}</span>` : '') +
+      (m.volume !== null ? `<span>V <b>${m.volume}</b></span>` : '');
+    this.setRow(0, this.legendRows[0]!, html);
     for (let i = 1; i < this.legendRows.length; i++) {
       const row = this.legendRows[i]!;
-      const tr = this.tracks.find((x) => x.choice.id === row.dataset.indicator);
-      if (!tr) continue;
-      const point = time === undefined ? undefined : tr.data.get(time);
-      const digits = tr.choice.digits ?? p;
-      const values = tr.choice.lines
-        .map((line) => `<b style="color:${line.kind === 'histogram' ? histogramColor(lineValue(point?.value, line.output), line.color) : line.color}">${formatPrice(lineValue(point?.value, line.output), digits)}</b>`)
-        .join(' ');
-      this.setRow(i, row, `<span class="legend-name">${escapeHtml(tr.choice.label)}</span>${values}`);
+      const ind = m.indicators.find((x) => x.id === row.dataset.indicator);
+      if (!ind) continue;
+      const values = ind.values.map((v) => `<b style="color:${v.color}">${v.text}</b>`).join(' ');
+      this.setRow(i, row, `<span class="legend-name">${escapeHtml(ind.name)}</span>${values}`);
     }
   }
 
@@ -418,6 +473,11 @@ export class ChartController implements Watcher {
     // Within 20 bars of the oldest one: time to load more.
     if (range.from < 20) this.onNeedOlder?.();
   };
+
+  /** Time of the oldest bar loaded (the history pages back from it), or null. */
+  oldestTime(): number | null {
+    return this.model.series.first()?.time ?? null;
+  }
 
   /** Bars loaded, oldest first (for tests and the history hook). */
   bars(): readonly Candle[] {
@@ -440,6 +500,7 @@ export class ChartController implements Watcher {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.draws.cancel();
     this.legendThrottle.cancel();
     this.chart.unsubscribeCrosshairMove(this.onCrosshair);
     this.chart.timeScale().unsubscribeVisibleLogicalRangeChange(this.onRange);
@@ -455,37 +516,12 @@ function toVolumeData(c: Candle): HistogramData<Time> {
   return { time: t(c.time), value: c.volume, color: c.close >= c.open ? COLORS.upVolume : COLORS.downVolume };
 }
 
-function histogramColor(v: number | null, fallback: string): string {
-  if (v === null) return fallback;
-  return v >= 0 ? COLORS.up : COLORS.down;
-}
-
 /** One line's point; whitespace where the indicator has no value yet; histograms coloured by sign. */
 function linePoint(p: IndicatorPoint, output: string | null, histogram: boolean): LineData<Time> | HistogramData<Time> | WhitespaceData<Time> {
   const v = lineValue(p.value, output);
   if (v === null) return { time: t(p.time) };
   if (histogram) return { time: t(p.time), value: v, color: v >= 0 ? 'rgba(38, 166, 154, 0.6)' : 'rgba(239, 83, 80, 0.6)' };
   return { time: t(p.time), value: v };
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** Axis labels in the viewer's time zone (bars are UTC buckets). */
-function tickMark(time: Time, type: TickMarkType): string {
-  const d = new Date((time as number) * 1000);
-  switch (type) {
-    case TickMarkType.Year:
-      return String(d.getFullYear());
-    case TickMarkType.Month:
-      return MONTHS[d.getMonth()]!;
-    case TickMarkType.DayOfMonth:
-      return `${d.getDate()} ${MONTHS[d.getMonth()]}`;
-    case TickMarkType.TimeWithSeconds:
-      return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-    default:
-      return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }
 }
 
 function escapeHtml(s: string): string {

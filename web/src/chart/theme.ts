@@ -46,19 +46,8 @@ export function chartOptions(compact: boolean, attribution = !compact): DeepPart
       rightOffset: compact ? 4 : 8,
       barSpacing: compact ? 5 : 7,
       minBarSpacing: 1,
-    },
-    localization: {
-      // Candle times are UTC bucket opens: show them in the viewer's own time zone.
-      timeFormatter: (t: number) => formatTime(t, true),
+      // A fitted short history keeps candles that still look like candles.
+      maxBarSpacing: compact ? 24 : 36,
     },
   };
-}
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-export function formatTime(epochS: number, withSeconds: boolean): string {
-  const d = new Date(epochS * 1000);
-  const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${withSeconds ? `:${pad(d.getSeconds())}` : ''}`;
-  return `${date} ${time}`;
 }

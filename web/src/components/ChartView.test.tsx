@@ -22,7 +22,7 @@ function fakeClient(state: ConnectionInfo['state'] = 'live') {
     },
     notePainted: () => undefined,
   };
-  return { client: client as unknown as StreamClient, frame: (pair: string, items: StreamItem[]) => act(() => watchers.get(pair)!.onFrame(items, 0)) };
+  return { client: client as unknown as StreamClient, frame: (pair: string, items: StreamItem[]) => act(() => watchers.get(pair)!.onItems(items)) };
 }
 
 function stubFetch(body: unknown, status = 200) {

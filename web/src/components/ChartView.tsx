@@ -1,17 +1,20 @@
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
-import { ChartController } from '../chart/chart-controller.js';
+import { ChartController, type ChartStatus } from '../chart/chart-controller.js';
+import { TickChartController } from '../chart/tick-chart-controller.js';
 import { useDataStream } from '../hooks/useDataStream.js';
 import { useHistoricalCandles, type HistoryState } from '../hooks/useHistoricalCandles.js';
 import { useConnection, useStreamClient } from '../hooks/useStreamClient.js';
+import { useTickHistory } from '../hooks/useTickHistory.js';
+import { useTimeZone } from '../hooks/useTimeZone.js';
 import type { IndicatorChoice } from '../lib/indicators.js';
 import { registry } from '../lib/registry.js';
-import type { Timeframe } from '../lib/timeframes.js';
+import type { ChartTimeframe } from '../lib/timeframes.js';
 import { ChartMessage } from './ChartMessage.js';
 
 export interface ChartViewProps {
   id: string;
   pair: string | null;
-  timeframe: Timeframe;
+  timeframe: ChartTimeframe;
   indicators: readonly IndicatorChoice[];
   compact?: boolean;
   /** Where the history came from, reported up to the status bar. */
@@ -21,20 +24,33 @@ export interface ChartViewProps {
   children?: ReactNode;
 }
 
-/** One chart: the Lightweight Charts canvas, its legend, and its loading / empty / error states. */
+type Kind = 'candles' | 'tick';
+
+/**
+ * One chart: the Lightweight Charts canvas, its legend, and its loading / empty / error states.
+ * Candles of a timeframe, or (`tick`) a line through every tick.
+ */
 export function ChartView({ id, pair, timeframe, indicators, compact = false, onHistory, noPair, children }: ChartViewProps) {
   const client = useStreamClient();
+  const { zone } = useTimeZone();
   const hostRef = useRef<HTMLDivElement>(null);
   const legendRef = useRef<HTMLDivElement>(null);
-  const [controller, setController] = useState<ChartController | null>(null);
+  const kind: Kind = timeframe === 'tick' ? 'tick' : 'candles';
+  const [charts, setCharts] = useState<{ candles: ChartController | null; tick: TickChartController | null }>({ candles: null, tick: null });
+  const zoneRef = useRef(zone);
+  zoneRef.current = zone;
 
   useLayoutEffect(() => {
     const host = hostRef.current;
     if (!host) return;
     // The library's attribution logo: on the main chart, or the first chart of a grid.
-    const c = new ChartController(host, legendRef.current, client, compact, !compact || id === 'grid-0');
+    const attribution = !compact || id === 'grid-0';
+    const c =
+      kind === 'tick'
+        ? new TickChartController(host, legendRef.current, client, compact, attribution, zoneRef.current)
+        : new ChartController(host, legendRef.current, client, compact, attribution, zoneRef.current);
     registry.charts.set(id, c);
-    setController(c);
+    setCharts(c instanceof TickChartController ? { candles: null, tick: c } : { candles: c, tick: null });
     let raf = 0;
     const observer = new ResizeObserver(() => {
       cancelAnimationFrame(raf);
@@ -46,12 +62,18 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
       cancelAnimationFrame(raf);
       if (registry.charts.get(id) === c) registry.charts.delete(id);
       c.destroy();
-      setController(null);
+      setCharts({ candles: null, tick: null });
     };
-  }, [client, compact, id]);
+  }, [client, compact, id, kind]);
 
-  const status = useDataStream(client, controller, pair, timeframe, indicators);
-  const history = useHistoricalCandles(controller, pair, timeframe, indicators);
+  const controller = charts.candles ?? charts.tick;
+  useEffect(() => controller?.setTimeZone(zone), [controller, zone]);
+
+  const candleTf = timeframe === 'tick' ? null : timeframe;
+  const status = useDataStream(client, charts.candles ?? charts.tick, pair, candleTf, indicators);
+  const candleHistory = useHistoricalCandles(charts.candles, kind === 'candles' ? pair : null, candleTf, indicators);
+  const tickHistory = useTickHistory(charts.tick, kind === 'tick' ? pair : null);
+  const history = kind === 'tick' ? tickHistory : candleHistory;
   const connection = useConnection(client);
 
   // Pane legends follow the panes when indicators come and go.
@@ -67,32 +89,22 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
     onHistory?.({ status: historyStatus, source, error: historyError, loadingOlder, exhausted });
   }, [onHistory, historyStatus, source, historyError, loadingOlder, exhausted]);
 
-  let message: ReactNode = null;
   const down = connection.state !== 'live';
-  if (!pair) {
-    message = noPair ? <ChartMessage {...noPair} /> : <ChartMessage kind="empty" title="No pair selected" detail="Pick a pair from the list." />;
-  } else if (status.error) {
-    message = <ChartMessage kind="error" title={`Live data for ${pair} refused`} detail={status.error} />;
-  } else if (status.bars === 0) {
-    if (historyStatus === 'error' && !status.live) {
-      message = (
-        <ChartMessage kind="error" title="Could not load the history" detail={historyError ?? undefined} action={{ label: 'Retry', onClick: history.retry }} />
-      );
-    } else if (!status.live && historyStatus !== 'ready') {
-      message = <ChartMessage kind="loading" title={`Loading ${pair} · ${timeframe}`} compact={compact} />;
-    } else if (down) {
-      message = <ChartMessage kind="loading" title="Waiting for the connection" compact={compact} />;
-    } else {
-      message = <ChartMessage kind="empty" title={`No ticks for ${pair} yet`} detail="The chart starts with the first tick the feed sends." />;
-    }
-  }
+  const label = timeframe === 'tick' ? 'Tick' : timeframe;
+  const message = chartMessage({ pair, label, status, history, down, compact, noPair });
 
   return (
-    <div className={`chart-view${compact ? ' compact' : ''}${down && status.bars > 0 ? ' stale' : ''}`} data-chart={id} data-pair={pair ?? ''} data-timeframe={timeframe}>
+    <div
+      className={`chart-view${compact ? ' compact' : ''}${down && status.bars > 0 ? ' stale' : ''}`}
+      data-chart={id}
+      data-pair={pair ?? ''}
+      data-timeframe={timeframe}
+      data-state={message ? message.kind : status.live ? 'live' : 'history'}
+    >
       <div className="chart-host" ref={hostRef} />
       <div className="legend" ref={legendRef} />
       {children}
-      {message}
+      {message && <ChartMessage {...message} />}
       {status.bars > 0 && historyStatus === 'error' && !compact && (
         <div className="chart-chip warn" role="status">
           History unavailable: {historyError}{' '}
@@ -101,7 +113,7 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
           </button>
         </div>
       )}
-      {loadingOlder && <div className="chart-chip">Loading older bars…</div>}
+      {loadingOlder && <div className="chart-chip">Loading older {timeframe === 'tick' ? 'ticks' : 'bars'}…</div>}
       {down && status.bars > 0 && (
         <div className="chart-banner" role="status">
           <span className="dot" aria-hidden="true" />
@@ -110,4 +122,29 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
       )}
     </div>
   );
+}
+
+/**
+ * The message over a chart with nothing to draw; null once it has bars. Every state leads out of
+ * loading: history in (or refused), the live snapshot in, or the link down.
+ */
+function chartMessage(a: {
+  pair: string | null;
+  label: string;
+  status: ChartStatus;
+  history: HistoryState & { retry: () => void };
+  down: boolean;
+  compact: boolean;
+  noPair: ChartViewProps['noPair'];
+}): Parameters<typeof ChartMessage>[0] | null {
+  const { pair, status, history, compact } = a;
+  if (!pair) return a.noPair ?? { kind: 'empty', title: 'No pair selected', detail: 'Pick a pair from the list.' };
+  if (status.error) return { kind: 'error', title: `Live data for ${pair} refused`, detail: status.error };
+  if (status.bars > 0) return null;
+  if (history.status === 'error' && !status.live) {
+    return { kind: 'error', title: 'Could not load the history', detail: history.error ?? undefined, action: { label: 'Retry', onClick: history.retry } };
+  }
+  if (!status.live && history.status !== 'ready') return { kind: 'loading', title: `Loading ${pair} · ${a.label}`, compact };
+  if (a.down) return { kind: 'loading', title: 'Waiting for the connection', compact };
+  return { kind: 'empty', title: `No ticks for ${pair} yet`, detail: 'The chart starts with the first tick the feed sends.' };
 }

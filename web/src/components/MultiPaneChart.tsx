@@ -1,14 +1,14 @@
 import type { HistoryState } from '../hooks/useHistoricalCandles.js';
 import { splitPair } from '../lib/format.js';
 import type { IndicatorChoice } from '../lib/indicators.js';
-import type { Timeframe } from '../lib/timeframes.js';
+import type { ChartTimeframe } from '../lib/timeframes.js';
 import type { Asset } from '../lib/types.js';
 import { ChartView } from './ChartView.js';
 
 export interface MultiPaneChartProps {
   pairs: readonly string[];
   assets: readonly Asset[];
-  timeframe: Timeframe;
+  timeframe: ChartTimeframe;
   indicators: readonly IndicatorChoice[];
   focused: number;
   onFocus: (cell: number) => void;
@@ -38,7 +38,7 @@ export function MultiPaneChart({ pairs, assets, timeframe, indicators, focused, 
               ))}
               {!assets.some((a) => a.pair === pair) && <option value={pair}>{pair}</option>}
             </select>
-            <span className="cell-tf">{timeframe.toLowerCase()}</span>
+            <span className="cell-tf">{timeframe === 'tick' ? 'tick' : timeframe.toLowerCase()}</span>
           </header>
           <ChartView id={`grid-${i}`} pair={pair} timeframe={timeframe} indicators={overlays} compact onHistory={i === 0 ? onHistory : undefined} />
         </section>

@@ -2,10 +2,13 @@ import { useEffect, useRef } from 'react';
 import { useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
 import { formatChange, formatPrice, pricePrecision, splitPair } from '../lib/format.js';
 import { Throttle } from '../lib/throttle.js';
+import { useTimeZone } from '../hooks/useTimeZone.js';
+import { zoneLabel } from '../lib/time-zone.js';
 
-/** The selected pair's name, live price (written per frame) and change since the UTC day's open. */
+/** The selected pair's name, live price (written per frame) and change since the day's open (in the page's zone). */
 export function PairHeader({ pair, dayOpen }: { pair: string | null; dayOpen: number | undefined }) {
   const client = useStreamClient();
+  const { zone } = useTimeZone();
   const priceRef = useRef<HTMLSpanElement>(null);
   useSecondTick();
 
@@ -23,7 +26,7 @@ export function PairHeader({ pair, dayOpen }: { pair: string | null; dayOpen: nu
       shown = price;
       el.textContent = formatPrice(price, digits);
     });
-    const unwatch = client.watch(pair, { demand: null, onFrame: () => write.run() });
+    const unwatch = client.watch(pair, { demand: null, onItems: () => write.run() });
     return () => {
       write.cancel();
       unwatch();
@@ -41,7 +44,7 @@ export function PairHeader({ pair, dayOpen }: { pair: string | null; dayOpen: nu
         {otc && <span className="tag">OTC</span>}
       </span>
       <span className="header-price" ref={priceRef} />
-      <span className={`header-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title="Change since 00:00 UTC">
+      <span className={`header-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title={`Change since 00:00 ${zoneLabel(zone)}`}>
         {formatChange(change)}
       </span>
     </div>

@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'react';
 import { Sparkline } from '../chart/sparkline.js';
 import { Throttle } from '../lib/throttle.js';
+import { useTimeZone } from '../hooks/useTimeZone.js';
+import { zoneLabel } from '../lib/time-zone.js';
 import type { DayOpens } from '../hooks/useAssets.js';
 import type { FeedFlags } from '../hooks/useHealth.js';
 import { useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
@@ -20,7 +22,7 @@ export interface PairListProps {
   onSelect: (pair: string) => void;
 }
 
-/** Every pair with its live price, change since the UTC day's open, ticks per second and a sparkline. */
+/** Every pair with its live price, change since the day's open (in the page's zone), ticks per second and a sparkline. */
 export function PairList({ assets, status, error, selected, shown = [], dayOpens, feedFlags, onSelect }: PairListProps) {
   useSecondTick(); // change and rate are read from the stream client once a second
   return (
@@ -82,6 +84,7 @@ interface PairRowProps {
 
 function PairRow({ asset, selected, shown, dayOpen, stale, suspect, onSelect }: PairRowProps) {
   const client = useStreamClient();
+  const { zone } = useTimeZone();
   const priceRef = useRef<HTMLSpanElement>(null);
   const sparkRef = useRef<HTMLCanvasElement>(null);
   const { pair } = asset;
@@ -104,9 +107,11 @@ function PairRow({ asset, selected, shown, dayOpen, stale, suspect, onSelect }: 
       shownPrice = latest;
       el.textContent = formatPrice(latest, digits);
     });
+    // The sparkline is drawn at most every 120 ms (and once after the last change).
+    const draw = new Throttle(120, () => spark.draw(performance.now(), true));
     const unwatch = client.watch(pair, {
       demand: null,
-      onFrame(items, now) {
+      onItems(items) {
         for (const item of items) {
           if (item.kind === 'snapshot') {
             spark.seed(item.ack.ticks.map((t) => t.price));
@@ -117,12 +122,13 @@ function PairRow({ asset, selected, shown, dayOpen, stale, suspect, onSelect }: 
             latest = item.ticks[item.ticks.length - 1]!.price;
           }
         }
-        spark.draw(now);
+        draw.run();
         write.run();
       },
     });
     return () => {
       write.cancel();
+      draw.cancel();
       unwatch();
     };
   }, [client, pair, digits]);
@@ -168,7 +174,7 @@ function PairRow({ asset, selected, shown, dayOpen, stale, suspect, onSelect }: 
       </div>
       <div className="pair-line sub">
         <canvas className="spark" ref={sparkRef} aria-hidden="true" />
-        <span className={`pair-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title="Change since 00:00 UTC">
+        <span className={`pair-change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`} title={`Change since 00:00 ${zoneLabel(zone)}`}>
           {formatChange(change)}
         </span>
         <span className="pair-rate" title="Ticks per second">

@@ -1,7 +1,9 @@
 import type { Health } from '../hooks/useHealth.js';
 import type { HistoryState } from '../hooks/useHistoricalCandles.js';
 import { useConnection, useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
+import { useTimeZone } from '../hooks/useTimeZone.js';
 import { formatLatency, formatRate } from '../lib/format.js';
+import { formatClock, zoneLabel } from '../lib/time-zone.js';
 
 export interface StatusBarProps {
   history: HistoryState | null;
@@ -13,6 +15,7 @@ export interface StatusBarProps {
 export function StatusBar({ history, health, pairs }: StatusBarProps) {
   const client = useStreamClient();
   const connection = useConnection(client);
+  const { zone, setZone } = useTimeZone();
   useSecondTick();
   const now = Date.now();
   const latency = client?.latencyP50() ?? null;
@@ -47,7 +50,7 @@ export function StatusBar({ history, health, pairs }: StatusBarProps) {
           </button>
         )}
       </span>
-      <span className="status-item" title="Tick timestamp to the frame that drew it, median of the last 5 s" data-latency={latency ?? ''}>
+      <span className="status-item" title="Tick timestamp to the painted frame that shows it, median of the last 5 s" data-latency={latency ?? ''}>
         <span className="label">Latency p50</span>
         <b>{formatLatency(latency)}</b>
       </span>
@@ -62,7 +65,7 @@ export function StatusBar({ history, health, pairs }: StatusBarProps) {
       <span className="spacer" />
       <span className="status-item" title="Where the chart's history was read: the Redis candle cache or PostgreSQL" data-source={source ?? ''}>
         <span className="label">History</span>
-        <b className={source ? `source ${source}` : ''}>
+        <b className={source && source !== 'recent' ? `source ${source}` : ''}>
           {history?.status === 'loading' ? 'loading…' : history?.status === 'error' ? 'unavailable' : source ?? '–'}
         </b>
       </span>
@@ -74,8 +77,15 @@ export function StatusBar({ history, health, pairs }: StatusBarProps) {
           <b className={health.database.status}>{health.database.kind}</b>
         </span>
       )}
-      <span className="status-item clock" title="UTC">
-        {new Date(now).toISOString().slice(11, 19)} UTC
+      <span className="status-item zone" role="radiogroup" aria-label="Time zone" title="The time zone of the whole page: axis, legend, clock and the day's change">
+        {(['utc', 'local'] as const).map((z) => (
+          <button key={z} type="button" role="radio" aria-checked={zone === z} className={zone === z ? 'active' : ''} data-zone={z} onClick={() => setZone(z)}>
+            {z === 'utc' ? 'UTC' : 'Local'}
+          </button>
+        ))}
+      </span>
+      <span className="status-item clock" data-clock-zone={zone}>
+        {formatClock(now, zone)} <span className="label">{zoneLabel(zone, now)}</span>
       </span>
     </footer>
   );

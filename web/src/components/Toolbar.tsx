@@ -1,21 +1,24 @@
 import { useEffect, useRef, useState } from 'react';
 import { INDICATOR_CHOICES, MAX_INDICATORS, type IndicatorChoice } from '../lib/indicators.js';
-import { TIMEFRAMES, type Timeframe } from '../lib/timeframes.js';
+import { TIMEFRAMES, type ChartTimeframe } from '../lib/timeframes.js';
+import type { Layout } from '../lib/view-url.js';
 
-export function TimeframeSwitcher({ value, onChange }: { value: Timeframe; onChange: (tf: Timeframe) => void }) {
+/** The ten timeframes and, beside them, the tick chart. */
+export function TimeframeSwitcher({ value, onChange }: { value: ChartTimeframe; onChange: (tf: ChartTimeframe) => void }) {
   return (
     <div className="segmented" role="radiogroup" aria-label="Timeframe">
-      {TIMEFRAMES.map((tf) => (
+      {[...TIMEFRAMES, 'tick' as const].map((tf) => (
         <button
           key={tf}
           type="button"
           role="radio"
           aria-checked={tf === value}
-          className={tf === value ? 'active' : ''}
+          className={`${tf === value ? 'active' : ''}${tf === 'tick' ? ' tick' : ''}`}
           data-timeframe={tf}
+          title={tf === 'tick' ? 'Every tick, as a line' : undefined}
           onClick={() => onChange(tf)}
         >
-          {tf.toLowerCase()}
+          {tf === 'tick' ? 'Tick' : tf.toLowerCase()}
         </button>
       ))}
     </div>
@@ -93,7 +96,7 @@ export function IndicatorMenu({ selected, onChange }: IndicatorMenuProps) {
   );
 }
 
-export type Layout = 1 | 2 | 3 | 4;
+export type { Layout };
 
 export function LayoutSwitch({ value, onChange }: { value: Layout; onChange: (layout: Layout) => void }) {
   const icons: Record<Layout, string> = {

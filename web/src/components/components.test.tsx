@@ -82,14 +82,16 @@ describe('PairList', () => {
 });
 
 describe('toolbar', () => {
-  test('every timeframe is offered, the active one checked', () => {
+  test('every timeframe is offered and the tick chart beside them, the active one checked', () => {
     const onChange = vi.fn();
     render(<TimeframeSwitcher value="1M" onChange={onChange} />);
     const buttons = screen.getAllByRole('radio');
-    expect(buttons.map((b) => b.dataset.timeframe)).toEqual([...TIMEFRAMES]);
+    expect(buttons.map((b) => b.dataset.timeframe)).toEqual([...TIMEFRAMES, 'tick']);
     expect(buttons.filter((b) => b.getAttribute('aria-checked') === 'true').map((b) => b.dataset.timeframe)).toEqual(['1M']);
     fireEvent.click(buttons[0]!);
     expect(onChange).toHaveBeenCalledWith('5S');
+    fireEvent.click(screen.getByText('Tick'));
+    expect(onChange).toHaveBeenCalledWith('tick');
   });
 
   test('the indicator menu toggles overlays and oscillators, at most the server cap', () => {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, type Fetch } from '../lib/api.js';
 import { takeBootAssets } from '../lib/boot.js';
+import { startOfDay, type TimeZoneChoice } from '../lib/time-zone.js';
 import type { Asset } from '../lib/types.js';
 
 export interface AssetsState {
@@ -54,19 +55,28 @@ export interface DayOpens {
   [pair: string]: number;
 }
 
-/** Today's (UTC) open per pair, from the 1D candle: the base of the change column. */
-export function useDayOpens(pairs: readonly string[], options: { fetch?: Fetch; paused?: boolean } = {}): DayOpens {
+/**
+ * Each pair's price at the start of today in the page's time zone: the base of the change column.
+ * The 15-minute candle that opens at that midnight gives its open; without one, the last candle
+ * before midnight gives its close (the price at midnight). Asked again every few minutes (a new
+ * day has a new base) and when the zone changes.
+ */
+export function useDayOpens(pairs: readonly string[], zone: TimeZoneChoice, options: { fetch?: Fetch; paused?: boolean } = {}): DayOpens {
   const [opens, setOpens] = useState<DayOpens>({});
   const key = pairs.join(',');
   const { fetch: fetchImpl, paused = false } = options;
   useEffect(() => {
     if (paused || pairs.length === 0) return;
     let stopped = false;
-    const load = () =>
-      Promise.all(
+    const load = () => {
+      const midnight = startOfDay(Date.now(), zone) / 1000;
+      return Promise.all(
         pairs.map((pair) =>
-          api.candles(pair, '1D', 1, { fetch: fetchImpl }).then(
-            (r) => [pair, r.candles[r.candles.length - 1]?.open] as const,
+          api.candles(pair, '15M', 1, { fetch: fetchImpl, before: midnight + 900 }).then(
+            (r) => {
+              const c = r.candles[r.candles.length - 1];
+              return [pair, c === undefined ? undefined : c.time === midnight ? c.open : c.close] as const;
+            },
             () => [pair, undefined] as const,
           ),
         ),
@@ -76,8 +86,8 @@ export function useDayOpens(pairs: readonly string[], options: { fetch?: Fetch; 
         for (const [pair, open] of entries) if (open !== undefined) next[pair] = open;
         setOpens(next);
       });
-    // Not needed for the first chart: asked for a moment later. A new UTC day has a new open:
-    // look again every few minutes.
+    };
+    // Not needed for the first chart: asked for a moment later.
     const first = setTimeout(load, 800);
     const id = setInterval(load, 5 * 60_000);
     return () => {
@@ -86,6 +96,6 @@ export function useDayOpens(pairs: readonly string[], options: { fetch?: Fetch; 
       clearInterval(id);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, fetchImpl, paused]);
+  }, [key, zone, fetchImpl, paused]);
   return opens;
 }

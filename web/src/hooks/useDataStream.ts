@@ -1,20 +1,21 @@
 import { useEffect, useState } from 'react';
 import type { ChartController, ChartStatus } from '../chart/chart-controller.js';
+import type { TickChartController } from '../chart/tick-chart-controller.js';
 import type { IndicatorChoice } from '../lib/indicators.js';
 import type { StreamClient } from '../lib/stream-client.js';
 import type { Timeframe } from '../lib/timeframes.js';
 
 /**
  * Live data for one chart. The ticks and candle events never pass through React: the chart
- * controller watches the pair on the stream client, which hands it what arrived once per
- * animation frame, and the controller applies it with `series.update()`. React state here is
- * only the chart's status (empty or not, live or not, refused), which changes rarely.
+ * controller watches the pair on the stream client, which hands it what arrives, and the
+ * controller applies it with `series.update()`. React state here is only the chart's status
+ * (empty or not, live or not, refused), which changes rarely. `timeframe` null: the tick chart.
  */
 export function useDataStream(
   client: StreamClient | null,
-  controller: ChartController | null,
+  controller: ChartController | TickChartController | null,
   pair: string | null,
-  timeframe: Timeframe,
+  timeframe: Timeframe | null,
   indicators: readonly IndicatorChoice[],
 ): ChartStatus {
   const [status, setStatus] = useState<ChartStatus>({ bars: 0, live: false, error: null });
@@ -30,7 +31,8 @@ export function useDataStream(
 
   useEffect(() => {
     if (!client || !controller || !pair) return;
-    controller.setContext(pair, timeframe, indicators);
+    if ('setPair' in controller) controller.setPair(pair);
+    else if (timeframe) controller.setContext(pair, timeframe, indicators);
     setStatus({ ...controller.getStatus() });
     return client.watch(pair, controller);
     // indicatorIds stands for `indicators`

@@ -1,19 +1,11 @@
 import { useEffect, useState } from 'react';
 import type { Fetch } from '../lib/api.js';
+import type { HealthResponse } from '../lib/types.js';
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  redis: { status: 'up' | 'down'; kind: string };
-  database: { status: 'up' | 'down'; kind: string };
-  persistence: { pending: number | null; lagMs: number | null };
-  /** Feed health: pairs silent for much longer than usual, pairs with a suspect price jump. */
-  feed?: FeedFlags;
-}
+export type Health = HealthResponse;
 
-export interface FeedFlags {
-  stale: string[];
-  suspect: string[];
-}
+/** Feed health: pairs silent for much longer than usual, pairs with a suspect price jump. */
+export type FeedFlags = Pick<NonNullable<HealthResponse['feed']>, 'stale' | 'suspect'>;
 
 /** GET /health every few seconds, for the status bar. */
 export function useHealth(options: { fetch?: Fetch; pollMs?: number; paused?: boolean } = {}): Health | null {

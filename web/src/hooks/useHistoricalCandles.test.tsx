@@ -20,6 +20,7 @@ function fakeChart() {
       have = [...byTime.values()].sort((a, b) => a.time - b.time);
     }),
     bars: () => have,
+    oldestTime: () => have[0]?.time ?? null,
   };
   return { chart, merged, controller: chart as unknown as ChartController };
 }
@@ -52,32 +53,58 @@ describe('useHistoricalCandles', () => {
     expect(merged[0]!.candles).toHaveLength(200);
   });
 
-  test('scrolling back loads older bars with their indicator values, until the history ends', async () => {
+  test('paging: scrolling back asks for the page before the oldest bar, each page once, through all of the history', async () => {
     const { controller, chart, merged } = fakeChart();
-    const all = bars(0, 450); // the pair's whole history
+    const all = bars(0, 1250); // the pair's whole stored history: 200 + 500 + 500 + 50
     const { fetch, urls } = fakeFetch((url) => {
+      const before = url.searchParams.get('before');
       const limit = Number(url.searchParams.get('limit') ?? 200);
-      if (url.pathname === '/api/indicators') {
-        return { body: { name: 'rsi', values: all.slice(-limit).map((c) => ({ time: c.time, value: 50 })) } };
-      }
-      return { body: { pair: 'EUR/USD_otc', timeframe: '1M', source: limit > 200 ? 'database' : 'cache', candles: all.slice(-limit) } };
+      const upTo = before === null ? all : all.filter((c) => c.time < Number(before));
+      if (url.pathname === '/api/indicators') return { body: { name: 'rsi', values: upTo.slice(-limit).map((c) => ({ time: c.time, value: 50 })) } };
+      return { body: { pair: 'EUR/USD_otc', timeframe: '1M', source: before === null ? 'cache' : 'database', candles: upTo.slice(-limit) } };
     });
     const { result } = renderHook(() => useHistoricalCandles(controller, 'EUR/USD_otc', '1M', rsi, { fetch }));
     await waitFor(() => expect(result.current.status).toBe('ready'));
     expect(chart.onNeedOlder).toBe(result.current.loadOlder); // the chart asks when scrolled near its start
-    act(() => chart.onNeedOlder!());
-    await waitFor(() => expect(result.current.loadingOlder).toBe(false));
+    for (let page = 1; page <= 3; page++) {
+      act(() => chart.onNeedOlder!());
+      act(() => chart.onNeedOlder!()); // a second scroll event while the page loads: not asked twice
+      await waitFor(() => expect(result.current.loadingOlder).toBe(false));
+    }
     const older = urls.slice(1);
-    expect(older.map((u) => [u.pathname, u.searchParams.get('limit')])).toEqual([
-      ['/api/candles', '700'],
-      ['/api/indicators', '700'],
+    expect(older.map((u) => [u.pathname, u.searchParams.get('before'), u.searchParams.get('limit')])).toEqual([
+      ['/api/candles', String(1050 * 60), '500'],
+      ['/api/indicators', String(1050 * 60), '500'],
+      ['/api/candles', String(550 * 60), '500'],
+      ['/api/indicators', String(550 * 60), '500'],
+      ['/api/candles', String(50 * 60), '500'],
+      ['/api/indicators', String(50 * 60), '500'],
     ]);
     expect(older[1]!.searchParams.get('name')).toBe('rsi');
-    expect(merged[1]!.candles.map((c) => c.time)).toEqual(all.slice(0, 250).map((c) => c.time)); // only the older ones
-    expect(merged[1]!.indicators['rsi(period=14)']).toHaveLength(250);
-    expect(result.current.exhausted).toBe(true); // 450 < 700: that was all of it
+    expect(merged.slice(1).map((m) => m.candles.length)).toEqual([500, 500, 50]);
+    expect(merged[1]!.indicators['rsi(period=14)']).toHaveLength(500);
+    expect(chart.bars().map((c) => c.time)).toEqual(all.map((c) => c.time)); // every bar, once
+    expect(result.current.exhausted).toBe(true); // 50 < 500: that was all of it
     act(() => chart.onNeedOlder!());
-    expect(urls).toHaveLength(3);
+    expect(urls).toHaveLength(7);
+  });
+
+  test('a failed page is asked for again on the next scroll', async () => {
+    const { controller, chart, merged } = fakeChart();
+    let fail = true;
+    const { fetch, urls } = fakeFetch((url) => {
+      if (url.searchParams.get('before') && fail) return { status: 503, body: { error: 'busy' } };
+      return { body: { pair: 'EUR/USD_otc', timeframe: '5S', source: 'cache', candles: bars(url.searchParams.get('before') ? 0 : 1000, url.searchParams.get('before') ? 500 : 200) } };
+    });
+    const { result } = renderHook(() => useHistoricalCandles(controller, 'EUR/USD_otc', '5S', [], { fetch }));
+    await waitFor(() => expect(result.current.status).toBe('ready'));
+    act(() => chart.onNeedOlder!());
+    await waitFor(() => expect(result.current.loadingOlder).toBe(false));
+    fail = false;
+    act(() => chart.onNeedOlder!());
+    await waitFor(() => expect(merged).toHaveLength(2));
+    expect(urls.filter((u) => u.searchParams.get('before') === String(1000 * 60))).toHaveLength(2);
+    expect(result.current.exhausted).toBe(false);
   });
 
   test('an error is shown with the server message, and retry loads again', async () => {

@@ -6,49 +6,52 @@ import { indicatorKey, type IndicatorChoice } from '../lib/indicators.js';
 import type { Timeframe } from '../lib/timeframes.js';
 import type { IndicatorValue } from '../lib/types.js';
 
-/** The server's largest `limit` for GET /api/candles. */
-export const MAX_HISTORY = 5000;
-/** Bars added per scroll-back. */
-export const OLDER_STEP = 500;
+/** Bars per older page (GET /api/candles?before=). */
+export const PAGE_SIZE = 500;
 
 export interface HistoryState {
   status: 'idle' | 'loading' | 'ready' | 'error';
-  /** Where the first page came from: the Redis cache or the database. */
-  source: 'cache' | 'database' | null;
+  /** Where the first page came from: the Redis cache, the database, or (tick chart) the recent ticks. */
+  source: 'cache' | 'database' | 'recent' | null;
   error: string | null;
   loadingOlder: boolean;
-  /** No older bars to load (the pair's whole history is in, or the API's limit is reached). */
+  /** The pair's whole stored history is loaded. */
   exhausted: boolean;
 }
 
+export const errorText = (err: unknown) => (err instanceof ApiError ? err.message : String((err as Error)?.message ?? err));
+
 /**
- * Candle history for a chart, cache-first: the first page is GET /api/candles with the server's
- * default limit (the size of the Redis candle cache, so it is a cache hit). It is merged into the
- * chart by bucket time, so joining it to the live stream can neither lose nor double a bar,
- * whichever arrives first. Scrolling back near the oldest bar loads older pages (with their
- * indicator values) until the history or the API's limit ends.
+ * Candle history for a chart. The first page is GET /api/candles with the server's default limit
+ * (the size of the Redis candle cache, so a cache hit), merged into the chart by bucket time, so
+ * joining it to the live stream can neither lose nor double a bar. Scrolling back near the oldest
+ * bar loads the page before it (`before=<oldest bar time>`, with its indicator values), each page
+ * once, until a short page says the stored history has ended. A switch of pair or timeframe
+ * aborts what is in flight (latest wins); every path, errors included, leaves the loading state.
  */
 export function useHistoricalCandles(
   controller: ChartController | null,
   pair: string | null,
-  timeframe: Timeframe,
+  timeframe: Timeframe | null,
   indicators: readonly IndicatorChoice[],
   options: { fetch?: Fetch } = {},
 ): HistoryState & { loadOlder: () => void; retry: () => void } {
   const [state, setState] = useState<HistoryState>({ status: 'idle', source: null, error: null, loadingOlder: false, exhausted: false });
   const [attempt, setAttempt] = useState(0);
-  const context = useRef({ generation: 0, loadingOlder: false, exhausted: false });
+  const context = useRef({ generation: 0, loadingOlder: false, exhausted: false, asked: new Set<number>(), abort: new AbortController() });
   const indicatorsRef = useRef(indicators);
   indicatorsRef.current = indicators;
   const fetchImpl = options.fetch;
 
   useEffect(() => {
-    if (!controller || !pair) return;
+    if (!controller || !pair || !timeframe) return;
     const ctx = context.current;
     const generation = ++ctx.generation;
+    ctx.abort.abort();
+    const abort = (ctx.abort = new AbortController());
     ctx.loadingOlder = false;
     ctx.exhausted = false;
-    const abort = new AbortController();
+    ctx.asked = new Set();
     setState({ status: 'loading', source: null, error: null, loadingOlder: false, exhausted: false });
     // The first chart's history may already be on its way (started by index.html).
     const early = fetchImpl ? null : takeBootCandles(pair, timeframe);
@@ -58,12 +61,15 @@ export function useHistoricalCandles(
     load.then(
       (res) => {
         if (generation !== ctx.generation) return;
-        controller.mergeHistory(res.candles);
-        setState((s) => ({ ...s, status: 'ready', source: res.source, error: null }));
+        try {
+          controller.mergeHistory(res.candles);
+        } finally {
+          setState((s) => ({ ...s, status: 'ready', source: res.source, error: null }));
+        }
       },
       (err: Error) => {
         if (generation !== ctx.generation || err.name === 'AbortError') return;
-        setState((s) => ({ ...s, status: 'error', error: err instanceof ApiError ? err.message : String(err.message ?? err) }));
+        setState((s) => ({ ...s, status: 'error', error: errorText(err) }));
       },
     );
     return () => abort.abort();
@@ -71,47 +77,42 @@ export function useHistoricalCandles(
 
   const loadOlder = useCallback(() => {
     const ctx = context.current;
-    if (!controller || !pair || ctx.loadingOlder || ctx.exhausted) return;
-    const have = controller.bars().length;
-    if (have === 0) return;
-    const limit = Math.min(MAX_HISTORY, have + OLDER_STEP);
-    if (limit <= have) {
-      ctx.exhausted = true;
-      setState((s) => ({ ...s, exhausted: true }));
-      return;
-    }
+    if (!controller || !pair || !timeframe || ctx.loadingOlder || ctx.exhausted) return;
+    const before = controller.oldestTime();
+    if (before === null || ctx.asked.has(before)) return; // each page once
+    ctx.asked.add(before);
     const generation = ctx.generation;
+    const signal = ctx.abort.signal;
     ctx.loadingOlder = true;
     setState((s) => ({ ...s, loadingOlder: true }));
     const choices = indicatorsRef.current;
+    const opts = { fetch: fetchImpl, signal, before };
     Promise.all([
-      api.candles(pair, timeframe, limit, { fetch: fetchImpl }),
+      api.candles(pair, timeframe, PAGE_SIZE, opts),
       Promise.all(
         choices.map((c) =>
-          api.indicator(pair, timeframe, c.name, c.params, limit, { fetch: fetchImpl }).then(
+          api.indicator(pair, timeframe, c.name, c.params, PAGE_SIZE, opts).then(
             (r) => [indicatorKey(c), r.values] as const,
             () => [indicatorKey(c), [] as { time: number; value: IndicatorValue }[]] as const,
           ),
         ),
       ),
-    ]).then(
-      ([res, ind]) => {
+    ])
+      .then(([res, ind]) => {
+        if (generation !== ctx.generation) return;
+        // Fewer than a page: the stored history ends here.
+        ctx.exhausted = res.candles.length < PAGE_SIZE;
+        controller.mergeHistory(res.candles, Object.fromEntries(ind));
+      })
+      .catch((err: Error) => {
+        // A failed page may be asked for again on the next scroll.
+        if (generation === ctx.generation && err.name !== 'AbortError') ctx.asked.delete(before);
+      })
+      .finally(() => {
         if (generation !== ctx.generation) return;
         ctx.loadingOlder = false;
-        const first = controller.bars()[0]?.time ?? Number.POSITIVE_INFINITY;
-        const older = res.candles.filter((c) => c.time < first);
-        const indicatorsOlder = Object.fromEntries(ind.map(([k, values]) => [k, values.filter((v) => v.time < first)]));
-        controller.mergeHistory(older, indicatorsOlder);
-        // Fewer than asked: that was all of it. At the API's limit: no further page exists.
-        ctx.exhausted = res.candles.length < limit || limit >= MAX_HISTORY || older.length === 0;
         setState((s) => ({ ...s, loadingOlder: false, exhausted: ctx.exhausted }));
-      },
-      () => {
-        if (generation !== ctx.generation) return;
-        ctx.loadingOlder = false;
-        setState((s) => ({ ...s, loadingOlder: false }));
-      },
-    );
+      });
   }, [controller, pair, timeframe, fetchImpl]);
 
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { authHeaders } from './access-token.js';
-import type { Asset, CandlesResponse, IndicatorsResponse, SeqTick } from './types.js';
+import type { AssetResponse, CandlesResponse, IndicatorsResponse, StoredTicksResponse, TicksResponse } from './types.js';
 
 /** An HTTP error with the server's message (`{ error }`) or a description of what failed. */
 export class ApiError extends Error {
@@ -18,6 +18,8 @@ export interface ApiOptions {
   fetch?: Fetch;
   signal?: AbortSignal;
   baseUrl?: string;
+  /** A request with no answer after this long fails (so no view waits for good); default 15 s. */
+  timeoutMs?: number;
 }
 
 async function getJson<T>(path: string, params: Record<string, string | number | undefined>, options: ApiOptions = {}): Promise<T> {
@@ -25,18 +27,38 @@ async function getJson<T>(path: string, params: Record<string, string | number |
   const query = new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
   const url = `${options.baseUrl ?? ''}${path}${query ? `?${query}` : ''}`;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  let res: Response;
-  try {
-    res = await doFetch(url, { signal: options.signal, headers: { accept: 'application/json', ...authHeaders() } });
-  } catch (err) {
+  // The caller's abort (a newer choice) and our own deadline, on one signal.
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, options.timeoutMs ?? 15_000);
+  const forward = () => abort.abort();
+  if (options.signal?.aborted) abort.abort();
+  options.signal?.addEventListener('abort', forward);
+  const failed = (err: unknown): never => {
+    if (timedOut) throw new ApiError(`${path} did not answer in time`, null);
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError('The QuFLX server is not reachable', null);
-  }
+  };
+  let res: Response;
   let body: unknown = null;
   try {
-    body = await res.json();
-  } catch {
-    /* not JSON */
+    try {
+      res = await doFetch(url, { signal: abort.signal, headers: { accept: 'application/json', ...authHeaders() } });
+    } catch (err) {
+      return failed(err);
+    }
+    try {
+      body = await res.json();
+    } catch (err) {
+      if (timedOut || (err as Error).name === 'AbortError') failed(err);
+      /* not JSON */
+    }
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', forward);
   }
   if (!res.ok) {
     const message = (body as { error?: unknown } | null)?.error;
@@ -46,10 +68,15 @@ async function getJson<T>(path: string, params: Record<string, string | number |
 }
 
 export const api = {
-  candles: (pair: string, timeframe: string, limit: number | undefined, options?: ApiOptions) =>
-    getJson<CandlesResponse>('/api/candles', { pair, timeframe, limit }, options),
-  ticks: (pair: string, limit: number, options?: ApiOptions) => getJson<SeqTick[]>('/api/ticks', { pair, limit }, options),
-  assets: (options?: ApiOptions) => getJson<Asset[]>('/api/assets', {}, options),
-  indicator: (pair: string, timeframe: string, name: string, params: Record<string, number>, limit: number, options?: ApiOptions) =>
-    getJson<IndicatorsResponse>('/api/indicators', { pair, timeframe, name, ...params, limit }, options),
+  /** Candles oldest first; with `before` (epoch s) the page of `limit` candles before it. */
+  candles: (pair: string, timeframe: string, limit: number | undefined, options?: ApiOptions & { before?: number }) =>
+    getJson<CandlesResponse>('/api/candles', { pair, timeframe, limit, before: options?.before }, options),
+  /** The recent ticks, oldest first. */
+  ticks: (pair: string, limit: number, options?: ApiOptions) => getJson<TicksResponse>('/api/ticks', { pair, limit }, options),
+  /** Stored ticks before `beforeMs`, oldest first (a page of the tick chart's history). */
+  ticksBefore: (pair: string, beforeMs: number, limit: number, options?: ApiOptions) =>
+    getJson<StoredTicksResponse>('/api/ticks', { pair, limit, before: beforeMs }, options),
+  assets: (options?: ApiOptions) => getJson<AssetResponse[]>('/api/assets', {}, options),
+  indicator: (pair: string, timeframe: string, name: string, params: Record<string, number>, limit: number, options?: ApiOptions & { before?: number }) =>
+    getJson<IndicatorsResponse>('/api/indicators', { pair, timeframe, name, ...params, limit, before: options?.before }, options),
 };

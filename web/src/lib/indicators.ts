@@ -1,3 +1,5 @@
+import { indicatorKey as contractIndicatorKey } from '../../../src/shared/indicator-key.js';
+import { MAX_INDICATORS_PER_SUBSCRIPTION } from '../../../src/shared/limits.js';
 import type { IndicatorRequest, IndicatorValue } from './types.js';
 
 /**
@@ -115,8 +117,8 @@ export function indicatorChoice(id: string): IndicatorChoice | undefined {
   return BY_ID.get(id);
 }
 
-/** The server caps indicators per subscription at 10. */
-export const MAX_INDICATORS = 10;
+/** The server's cap on indicators per subscription (the contract's limit). */
+export const MAX_INDICATORS = MAX_INDICATORS_PER_SUBSCRIPTION;
 
 export const DEFAULT_INDICATORS: readonly string[] = ['ema20', 'bollinger', 'rsi14'];
 
@@ -125,15 +127,9 @@ export function indicatorRequest(choice: IndicatorChoice): IndicatorRequest {
   return { name: choice.name, ...choice.params };
 }
 
-/**
- * The server's key for an indicator (src/gateway/candle-feed.ts indicatorKey): the name and its
- * parameters sorted by name, e.g. `macd(fast=12,signal=9,slow=26)`.
- */
+/** The key the server sends an indicator's values under, e.g. `macd(fast=12,signal=9,slow=26)`. */
 export function indicatorKey(choice: Pick<IndicatorChoice, 'name' | 'params'>): string {
-  const params = Object.entries(choice.params)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}=${v}`);
-  return `${choice.name}(${params.join(',')})`;
+  return contractIndicatorKey(choice);
 }
 
 /** One line's number out of an indicator value (a number, or an object for multi-line ones). */

@@ -23,6 +23,13 @@ export class LatencyMeter {
     if (this.count < this.capacity) this.count++;
   }
 
+  /** Samples taken after `since` (epoch ms), oldest first, as [at, ms] (the benchmark reads them). */
+  samplesSince(since: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.count; i++) if (this.at[i]! > since) out.push([this.at[i]!, this.ms[i]!]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+
   /** The given quantile (0.5: median) of the samples of the last window; null without any. */
   quantile(q: number, now: number): number | null {
     const values: number[] = [];

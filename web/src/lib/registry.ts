@@ -1,4 +1,5 @@
 import type { ChartController } from '../chart/chart-controller.js';
+import type { TickChartController } from '../chart/tick-chart-controller.js';
 import type { StreamClient } from './stream-client.js';
 
 /**
@@ -6,7 +7,7 @@ import type { StreamClient } from './stream-client.js';
  * id, and the stream client. Read-only use only.
  */
 export interface QuflxDebug {
-  charts: Map<string, ChartController>;
+  charts: Map<string, ChartController | TickChartController>;
   client: StreamClient | null;
 }
 

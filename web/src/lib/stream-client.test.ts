@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, test } from 'vitest';
-import { backoffDelay, StreamClient, type ClientSocket, type StreamItem } from './stream-client.js';
+import { StreamClient, type ClientSocket, type StreamItem } from './stream-client.js';
 import type { Candle, ClientToServerEvents, SeqTick, ServerToClientEvents, SubscribeAck, SubscribeRequest } from './types.js';
 
 /**
@@ -17,6 +17,8 @@ class FakeQuflx {
   private io!: Server<ClientToServerEvents, ServerToClientEvents>;
   readonly ticks = new Map<string, SeqTick[]>();
   readonly subscribes: SubscribeRequest[] = [];
+  /** How long the server takes to answer a subscribe (a cache miss, a busy server). */
+  ackDelayMs = 0;
   port = 0;
 
   async start(): Promise<this> {
@@ -34,13 +36,18 @@ class FakeQuflx {
     });
     this.io = new Server(this.http, { serveClient: false });
     this.io.on('connection', (socket) => {
+      // Like the gateway: one socket's requests are answered in order.
+      let queue = Promise.resolve();
       socket.on('subscribe', (req, ack) => {
         this.subscribes.push(req);
-        const list = this.ticks.get(req.pair) ?? [];
-        void socket.join(req.pair);
-        const reply: SubscribeAck = { ok: true, pair: req.pair, ticks: list.slice(-100), candles: this.candles(req.pair), seq: list[list.length - 1]?.seq ?? 0 };
-        if (req.timeframe) reply.timeframe = req.timeframe;
-        ack(reply);
+        queue = queue.then(async () => {
+          if (this.ackDelayMs > 0) await new Promise((r) => setTimeout(r, this.ackDelayMs));
+          const list = this.ticks.get(req.pair) ?? [];
+          void socket.join(req.pair);
+          const reply: SubscribeAck = { ok: true, pair: req.pair, ticks: list.slice(-100), candles: this.candles(req.pair), seq: list[list.length - 1]?.seq ?? 0 };
+          if (req.timeframe) reply.timeframe = req.timeframe;
+          ack(reply);
+        });
       });
       socket.on('unsubscribe', (req) => void socket.leave(req.pair));
     });
@@ -94,21 +101,31 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
 });
 
-/** A StreamClient whose frames run when the test says (no requestAnimationFrame in Node). */
-function client(server: FakeQuflx, options: { backoffMs?: { base: number; cap: number } } = {}) {
-  const frames: ((now: number) => void)[] = [];
+async function fake(): Promise<FakeQuflx> {
+  const server = await new FakeQuflx().start();
+  servers.push(server);
+  return server;
+}
+
+/** A StreamClient on the fake server; frames (for the paint meter) run when the test says. */
+function client(server: FakeQuflx, options: Partial<ConstructorParameters<typeof StreamClient>[0]> = {}) {
+  const frames: (() => void)[] = [];
+  const logs: string[] = [];
   const c = new StreamClient({
     url: server.url,
     createSocket: (url) => io(url!, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true }) as ClientSocket,
     fetch: (input, init) => fetch(`${server.url}${String(input)}`, init),
     scheduleFrame: (cb) => frames.push(cb),
-    backoffMs: options.backoffMs ?? { base: 50, cap: 400 },
+    afterFrame: (cb) => cb(),
+    backoffMs: { base: 50, cap: 400 },
+    log: (m) => logs.push(m),
+    ...options,
   });
   clients.push(c);
   const frame = () => {
-    for (const cb of frames.splice(0)) cb(performance.now());
+    for (const cb of frames.splice(0)) cb();
   };
-  return { c, frame, frames };
+  return { c, frame, frames, logs };
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -120,102 +137,138 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 }
 
 function recorder() {
-  const frames: StreamItem[][] = [];
+  const batches: StreamItem[][] = [];
   return {
-    frames,
-    watcher: (demand: { timeframe: string; indicators: [] } | null = null) => ({ demand, onFrame: (items: readonly StreamItem[]) => void frames.push([...items]) }),
-    items: () => frames.flat(),
-    seqs: () => frames.flat().flatMap((i) => (i.kind === 'ticks' ? i.ticks.map((t) => t.seq) : [])),
+    batches,
+    watcher: (demand: { timeframe: string; indicators: [] } | null = null) => ({ demand, onItems: (items: readonly StreamItem[]) => void batches.push([...items]) }),
+    items: () => batches.flat(),
+    seqs: () => batches.flat().flatMap((i) => (i.kind === 'ticks' ? i.ticks.map((t) => t.seq) : [])),
+    snapshots: () => batches.flat().filter((i): i is Extract<StreamItem, { kind: 'snapshot' }> => i.kind === 'snapshot'),
   };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('StreamClient against a real Socket.IO server', () => {
-  test('a snapshot, then every tick once in seq order, handed over once per frame', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
+  test('a snapshot, then every tick once in seq order, handed over as it arrives', async () => {
+    const server = await fake();
     server.emit('EUR/USD_otc', 5); // before the subscribe: in the snapshot
-    const { c, frame, frames } = client(server);
+    const { c } = client(server);
     const r = recorder();
     c.watch('EUR/USD_otc', r.watcher({ timeframe: '1M', indicators: [] }));
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     expect(server.subscribes).toEqual([{ pair: 'EUR/USD_otc', timeframe: '1M' }]);
+    expect(r.snapshots()[0]).toMatchObject({ kind: 'snapshot', resync: false, ack: { seq: 5, timeframe: '1M' } });
     server.emit('EUR/USD_otc', 3);
     server.emit('EUR/USD_otc', 4);
-    await until(() => c.stats('EUR/USD_otc').seq === 12, 'ticks 6..12');
-    expect(r.frames).toEqual([]); // nothing is handed over outside a frame
-    frame();
-    expect(r.frames).toHaveLength(1); // one frame: the snapshot and both batches, in order
-    const [snapshot, ...rest] = r.frames[0]!;
-    expect(snapshot).toMatchObject({ kind: 'snapshot', resync: false, ack: { seq: 5, timeframe: '1M' } });
-    expect(rest.map((i) => i.kind)).toEqual(['ticks', 'ticks']);
+    // No animation frame runs here: the ticks are handed over without waiting for one.
+    await until(() => r.seqs().length === 7, 'ticks 6..12');
     expect(r.seqs()).toEqual(range(6, 12));
+    expect(r.batches.map((b) => b.map((i) => i.kind).join())).toEqual(['snapshot', 'ticks', 'ticks']);
     expect(c.stats('EUR/USD_otc')).toMatchObject({ price: 1.00012, seq: 12 });
   });
 
   test('repeats are dropped', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
-    const { c, frame, frames } = client(server);
+    const server = await fake();
+    const { c } = client(server);
     const r = recorder();
     c.watch('GBP/USD_otc', r.watcher());
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     const made = server.emit('GBP/USD_otc', 3);
     server.emitRaw('GBP/USD_otc', made.slice(1)); // seq 2 and 3 again
     server.emit('GBP/USD_otc', 1);
     await until(() => c.stats('GBP/USD_otc').seq === 4, 'tick 4');
-    frame();
     expect(r.seqs()).toEqual([1, 2, 3, 4]);
   });
 
   test('a seq gap is filled from GET /api/ticks, in order, before later ticks', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
-    const { c, frame, frames } = client(server);
+    const server = await fake();
+    const { c, logs } = client(server);
     const r = recorder();
     c.watch('USD/JPY_otc', r.watcher());
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     server.emit('USD/JPY_otc', 10, [4, 5, 6]); // 4..6 never sent over the socket
     server.emit('USD/JPY_otc', 2);
     await until(() => c.stats('USD/JPY_otc').seq === 12, 'the backfill');
-    frame();
     expect(r.seqs()).toEqual(range(1, 12));
+    expect(server.subscribes).toHaveLength(1);
+    expect(logs).toEqual([]);
   });
 
-  test('a gap larger than the backfill window means a fresh snapshot', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
-    const frames: ((now: number) => void)[] = [];
-    const c = new StreamClient({
-      url: server.url,
-      createSocket: (url) => io(url!, { transports: ['websocket'], reconnection: false, autoConnect: false, forceNew: true }) as ClientSocket,
-      fetch: (input, init) => fetch(`${server.url}${String(input)}`, init),
-      scheduleFrame: (cb) => frames.push(cb),
-      maxBackfill: 5,
-    });
-    clients.push(c);
+  test('a hole the backfill cannot fill: stepped over at once, then a fresh snapshot, and why is logged', async () => {
+    const server = await fake();
+    const { c, logs } = client(server, { maxBackfill: 5 });
     const r = recorder();
     c.watch('AUD/CAD_otc', r.watcher());
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     server.emit('AUD/CAD_otc', 30, range(2, 20)); // 19 missing, only 5 fetched
+    await until(() => c.stats('AUD/CAD_otc').seq === 30, 'the ticks after the hole');
     await until(() => server.subscribes.length === 2, 'a second subscribe');
-    await until(() => c.stats('AUD/CAD_otc').seq === 30, 'the resync');
-    for (const cb of frames.splice(0)) cb(0);
-    const snapshots = r.items().filter((i) => i.kind === 'snapshot');
-    expect(snapshots).toHaveLength(2);
-    expect(snapshots[1]).toMatchObject({ resync: true, ack: { seq: 30 } });
+    await until(() => r.snapshots().length === 2, 'the fresh snapshot');
+    expect(r.snapshots()[1]).toMatchObject({ resync: true, ack: { seq: 30 } });
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/AUD\/CAD_otc: \d+ ticks after seq \d+ could not be backfilled; fresh snapshot in \d+ ms/);
+  });
+
+  test('a mismatch that does not go away: resubscribes back off to a cap, each logged', async () => {
+    const server = await fake();
+    const { c, logs } = client(server, { maxBackfill: 1, resyncBackoffMs: { base: 40, cap: 320 } });
+    const r = recorder();
+    c.watch('EUR/JPY_otc', r.watcher());
+    await until(() => r.snapshots().length === 1, 'the snapshot');
+    // Every batch arrives with a hole the recent list cannot fill, for 2 s.
+    const started = Date.now();
+    const timer = setInterval(() => server.emit('EUR/JPY_otc', 4, [(server.ticks.get('EUR/JPY_otc')?.at(-1)?.seq ?? 0) + 1]), 20);
+    await new Promise((res) => setTimeout(res, 2000));
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    const resubscribes = server.subscribes.length - 1;
+    // Without backoff that is one per batch (about 100); the delays double from 20-40 ms to at most 320 ms.
+    expect(resubscribes).toBeGreaterThanOrEqual(3);
+    expect(resubscribes).toBeLessThanOrEqual(Math.ceil(elapsed / 160) + 4);
+    expect(logs.length).toBe(resubscribes + (logs.length > resubscribes ? 1 : 0));
+    const delays = logs.map((l) => Number(/in (\d+) ms/.exec(l)![1]));
+    expect(Math.max(...delays)).toBeLessThanOrEqual(320);
+    expect(delays.slice(-3).every((d) => d >= 160)).toBe(true);
+    // Live all along: the latest tick is always taken.
+    expect(c.stats('EUR/JPY_otc').seq).toBeGreaterThan(100);
+  });
+
+  test('latest wins: 30 fast switches send a few subscribes, and the last choice goes live', async () => {
+    const server = await fake();
+    server.ackDelayMs = 60; // each snapshot takes the server a while
+    const pairs = ['A/1', 'B/2', 'C/3', 'D/4', 'E/5', 'F/6'];
+    for (const p of pairs) server.emit(p, 3);
+    const { c } = client(server);
+    const r = recorder();
+    let unwatch: (() => void) | null = null;
+    const started = Date.now();
+    for (let i = 0; i < 30; i++) {
+      unwatch?.();
+      unwatch = c.watch(pairs[i % pairs.length]!, r.watcher({ timeframe: '1M', indicators: [] }));
+      await new Promise((res) => setTimeout(res, 15));
+    }
+    const switching = Date.now() - started;
+    const last = pairs[29 % pairs.length]!;
+    await until(() => r.snapshots().some((s) => s.ack.pair === last), 'the last choice live');
+    // The first of the burst goes at once; the rest wait until the clicks have been still for
+    // 150 ms, and then only the last choice is asked for (a stalled test timer may split the burst).
+    expect(server.subscribes.length).toBeGreaterThanOrEqual(2);
+    expect(server.subscribes.length).toBeLessThanOrEqual(2 + Math.floor(switching / 1000));
+    expect(server.subscribes.at(-1)).toEqual({ pair: last, timeframe: '1M' });
+    expect(c.subscribesSent).toBe(server.subscribes.length);
+    server.emit(last, 2);
+    await until(() => c.stats(last).seq === 5, 'live ticks of the last choice');
   });
 
   test('after the server goes away and comes back: capped backoff, subscribe again, resume in order', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
-    const { c, frame, frames } = client(server, { backoffMs: { base: 40, cap: 200 } });
+    const server = await fake();
+    const { c } = client(server, { backoffMs: { base: 40, cap: 200 } });
     const r = recorder();
     const states: string[] = [];
     c.subscribeConnection(() => states.push(c.connection.state));
     c.watch('EUR/USD_otc', r.watcher({ timeframe: '5S', indicators: [] }));
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     server.emit('EUR/USD_otc', 5);
     await until(() => c.stats('EUR/USD_otc').seq === 5, 'ticks before the restart');
 
@@ -239,10 +292,8 @@ describe('StreamClient against a real Socket.IO server', () => {
     await until(() => c.stats('EUR/USD_otc').seq === 7, 'the new snapshot');
     again.emit('EUR/USD_otc', 2);
     await until(() => c.stats('EUR/USD_otc').seq === 9, 'ticks after the restart');
-    frame();
     expect(r.seqs()).toEqual(range(1, 9));
-    const snapshots = r.items().filter((i): i is Extract<StreamItem, { kind: 'snapshot' }> => i.kind === 'snapshot');
-    expect(snapshots.map((s) => [s.resync, s.ack.seq])).toEqual([
+    expect(r.snapshots().map((s) => [s.resync, s.ack.seq])).toEqual([
       [false, 0],
       [true, 7],
     ]);
@@ -251,13 +302,12 @@ describe('StreamClient against a real Socket.IO server', () => {
   });
 
   test('unwatching the last watcher unsubscribes; a quick re-watch costs one subscribe', async () => {
-    const server = await new FakeQuflx().start();
-    servers.push(server);
-    const { c, frames } = client(server);
+    const server = await fake();
+    const { c } = client(server);
     const r = recorder();
     const w = r.watcher({ timeframe: '1M', indicators: [] });
     const off = c.watch('EUR/USD_otc', w);
-    await until(() => frames.length > 0, 'the snapshot');
+    await until(() => r.snapshots().length === 1, 'the snapshot');
     off();
     const w2 = { ...w, demand: { timeframe: '5M', indicators: [] as [] } };
     const off2 = c.watch('EUR/USD_otc', w2);
@@ -268,11 +318,18 @@ describe('StreamClient against a real Socket.IO server', () => {
     await new Promise((res) => setTimeout(res, 50));
     expect(c.stats('EUR/USD_otc').seq).toBeNull();
   });
-});
 
-describe('backoffDelay', () => {
-  test('doubles from the base, never above the cap, with jitter down to half', () => {
-    expect([0, 1, 2, 3, 4, 5, 10, 50].map((a) => backoffDelay(a, 250, 5000, () => 1))).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
-    expect(backoffDelay(10, 250, 5000, () => 0)).toBe(2500);
+  test('tick-to-paint: taken once the frame after the hand-over is painted, from each tick timestamp', async () => {
+    const server = await fake();
+    let wall = 1_700_000_000_000;
+    const { c, frame, frames } = client(server, { now: () => wall });
+    c.notePainted([{ timestamp: wall - 4 }]);
+    c.notePainted([{ timestamp: wall - 2 }]);
+    expect(frames).toHaveLength(1); // one frame asked for, however many hand-overs
+    expect(c.latencyP50()).toBeNull();
+    wall += 10; // the frame comes 10 ms later
+    frame();
+    expect(c.latency.quantile(0, wall)).toBe(12);
+    expect(c.latency.quantile(1, wall)).toBe(14);
   });
 });

@@ -22,7 +22,8 @@ export class TimeSeries<T extends TimePoint> {
   private readonly dirty = new Set<number>();
   private needsReset = false;
 
-  constructor(private readonly maxPoints = 20_000) {}
+  /** Enough for every stored bar a user can page back through on a timeframe. */
+  constructor(private readonly maxPoints = 200_000) {}
 
   get length(): number {
     return this.points.length;
@@ -80,7 +81,8 @@ export class TimeSeries<T extends TimePoint> {
    */
   merge(points: readonly T[], overwrite: boolean): number {
     let added = 0;
-    let shape = false;
+    // Into an empty series: one setData, never a run of updates of points the chart lacks.
+    let shape = this.points.length === 0;
     const last = this.last()?.time ?? Number.NEGATIVE_INFINITY;
     for (const p of points) {
       const i = this.index.get(p.time);

@@ -26,9 +26,13 @@ export class FakeSeries {
     this.updateCalls++;
     const i = this.data.findIndex((d) => d.time === point.time);
     const last = this.data[this.data.length - 1];
-    if (i >= 0) this.data[i] = { ...point };
+    // As the real series: historical updates replace an existing point, others replace the last or append.
+    if (historical) {
+      if (i < 0) throw new Error('Cannot update non-existing data point when historicalUpdate is true');
+      this.data[i] = { ...point };
+    } else if (last && point.time === last.time) this.data[this.data.length - 1] = { ...point };
     else if (!last || point.time > last.time) this.data.push({ ...point });
-    else if (!historical) throw new Error('Cannot update oldest data');
+    else throw new Error('Cannot update oldest data');
   }
   applyOptions(o: Record<string, unknown>): void {
     Object.assign(this.options, o);
@@ -64,6 +68,9 @@ export class FakeChart {
     return {
       applyOptions() {},
       scrollToRealTime() {},
+      fitContent() {},
+      width: () => 800,
+      options: () => ({ barSpacing: 7 }),
       subscribeVisibleLogicalRangeChange: (h: (r: unknown) => void) => this.rangeHandlers.push(h),
       unsubscribeVisibleLogicalRangeChange() {},
     };
