@@ -1,24 +1,32 @@
--- candle-lib.lua: candle state helpers shared by ingest.lua and candle-fill.lua (prepended to
--- each at load time). A candle state is one hash field per bucket (field = bucket open, epoch s):
---   open SEP high SEP low SEP close SEP volume SEP openAt SEP openKey SEP closeAt SEP closeKey
+-- candle-lib.lua: the candle cache of a pair, shared by ingest.lua, candle-fill.lua,
+-- candle-states.lua and candle-drop.lua (prepended to each at load time).
+--
+-- A pair's cache of timeframe TF is three pieces:
+--   historical:<SYM>:<TF>  the contract view: JSON array of the newest CANDLE_CACHE_SIZE candles,
+--                          oldest first. The forming (newest) candle is written last, as
+--                          {"time":T,"open":O,"high":H,"low":L,"close":C,"volume":V}, then
+--                          padding spaces, then ']' (whitespace before ']' is plain JSON), so
+--                          that a tick rewrites only the few bytes from H on, in place (SETRANGE).
+--   cstate:<SYM>:<TF>      hash of the closed candles' states, one field per bucket (bucket open,
+--                          epoch s): open SEP high SEP low SEP close SEP volume SEP openAt SEP
+--                          openKey SEP closeAt SEP closeKey
+--   ctail:<SYM>            one string for all timeframes of the pair (see TAIL_*): the pair's close
+--                          (its latest tick) and, per cached timeframe, the forming candle and
+--                          where it sits in the view. Its list of timeframes says which caches exist.
+-- The view and cstate expire at the same instant; ctail lives as long as the longest view.
 -- Prices stay the strings QuFLX sent (JavaScript's shortest form), so nothing is rounded.
 -- Open and close belong to the first and last tick by (timestamp, identity key), keys compared
 -- byte by byte, as core/candle.ts and the SQL aggregation (COLLATE "C") do.
+-- Timeframes nest (every bucket lies inside one bucket of each longer timeframe), which the
+-- code does not rely on; it relies on this: the forming candle of every timeframe holds the
+-- pair's latest tick, so their close is one (the pair's close).
 local SEP = '\31'
-local MARK = '_'
-
-local function split(s)
-  local out, from = {}, 1
-  while true do
-    local at = string.find(s, SEP, from, true)
-    if not at then
-      out[#out + 1] = string.sub(s, from)
-      return out
-    end
-    out[#out + 1] = string.sub(s, from, at - 1)
-    from = at + 1
-  end
-end
+-- ctail: head (close price, close time ms, close key, timeframe count), then per timeframe:
+-- name, forming bucket open (ms, -1: no candle yet), volume base (volume = pair seq - base),
+-- offset of the high in the view (0-based), slot (bytes reserved from the high to before ']'),
+-- high and low as numbers, open time, then high, low, open and open key as strings.
+local TAIL_HEAD = '<sdsd'
+local TAIL_TF = 'sdddddddssss'
 
 local function key_less(a, b)
   local la, lb = #a, #b
@@ -33,6 +41,19 @@ local function before(at1, key1, at2, key2)
   return at1 < at2 or (at1 == at2 and key_less(key1, key2))
 end
 
+local function split(s)
+  local out, from = {}, 1
+  while true do
+    local at = string.find(s, SEP, from, true)
+    if not at then
+      out[#out + 1] = string.sub(s, from)
+      return out
+    end
+    out[#out + 1] = string.sub(s, from, at - 1)
+    from = at + 1
+  end
+end
+
 local function decode(s)
   local f = split(s)
   return { o = f[1], h = f[2], l = f[3], c = f[4], v = tonumber(f[5]),
@@ -40,58 +61,188 @@ local function decode(s)
 end
 
 local function encode(c)
-  return table.concat({ c.o, c.h, c.l, c.c, tostring(c.v), string.format('%d', c.oa), c.ok,
+  return table.concat({ c.o, c.h, c.l, c.c, string.format('%d', c.v), string.format('%d', c.oa), c.ok,
                         string.format('%d', c.ca), c.ck }, SEP)
 end
 
--- Adds ticks to the state hash. ts, prices, keys are parallel arrays; tf in seconds.
-local function apply_ticks(stateKey, tf, ts, prices, keys)
-  local touched = {}
-  for i = 1, #ts do
-    local t = ts[i]
-    local bucket = string.format('%d', math.floor(t / 1000 / tf) * tf)
-    local c = touched[bucket]
-    if c == nil then
-      local raw = redis.call('HGET', stateKey, bucket)
-      if raw then c = decode(raw) end
-    end
-    local p, ps, k = tonumber(prices[i]), prices[i], keys[i]
-    if c == nil then
-      c = { o = ps, h = ps, l = ps, c = ps, v = 1, oa = t, ok = k, ca = t, ck = k }
-    else
-      if p > tonumber(c.h) then c.h = ps end
-      if p < tonumber(c.l) then c.l = ps end
-      if before(t, k, c.oa, c.ok) then c.o, c.oa, c.ok = ps, t, k end
-      if before(c.ca, c.ck, t, k) then c.c, c.ca, c.ck = ps, t, k end
-      c.v = c.v + 1
-    end
-    touched[bucket] = c
+local function fmt_int(n) return string.format('%d', n) end
+
+-- The pair's tail: { c, ca, ck, tfs = { record... } } (ca = -1: no tick yet); nil when no cache exists.
+local function tail_decode(blob)
+  if not blob then return nil end
+  local c, ca, ck, n, pos = struct.unpack(TAIL_HEAD, blob)
+  local tail = { c = c, ca = ca, ck = ck, tfs = {} }
+  for i = 1, n do
+    local r = {}
+    r.name, r.T, r.b, r.hpos, r.slot, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok, pos = struct.unpack(TAIL_TF, blob, pos)
+    tail.tfs[i] = r
   end
-  for bucket, c in pairs(touched) do redis.call('HSET', stateKey, bucket, encode(c)) end
+  return tail
 end
 
--- Keeps the newest `cap` buckets and writes the contract view: a JSON array of
--- {time, open, high, low, close, volume}, oldest first, expiring with the state.
-local function render(stateKey, viewKey, cap)
+local function tail_encode(tail)
+  local parts = { struct.pack(TAIL_HEAD, tail.c, tail.ca, tail.ck, #tail.tfs) }
+  for i, r in ipairs(tail.tfs) do
+    parts[i + 1] = struct.pack(TAIL_TF, r.name, r.T, r.b, r.hpos, r.slot, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok)
+  end
+  return table.concat(parts)
+end
+
+-- A timeframe's record in the tail, for a cache with no candle yet.
+local function tf_record(name)
+  return { name = name, T = -1, b = 0, hpos = 1, slot = 0, hn = 0, ln = 0, oa = 0, h = '', l = '', o = '', ok = '' }
+end
+
+local function candle_json(time, o, h, l, c, v)
+  return '{"time":' .. time .. ',"open":' .. o .. ',"high":' .. h .. ',"low":' .. l .. ',"close":' .. c .. ',"volume":' .. v .. '}'
+end
+
+-- Writes the whole view of timeframe r (record) from cstate and the forming candle, keeping the
+-- newest `cap` candles (older closed buckets are dropped from cstate). `px`: a TTL in ms for a
+-- new view; nil keeps the view's TTL. Sets r.hpos and r.slot.
+local function render(r, stateKey, viewKey, cap, tail, seq, px)
   local all = redis.call('HGETALL', stateKey)
   local list = {}
-  for i = 1, #all, 2 do
-    if all[i] ~= MARK then list[#list + 1] = { t = tonumber(all[i]), f = all[i], c = all[i + 1] } end
-  end
+  for i = 1, #all, 2 do list[#list + 1] = { t = tonumber(all[i]), f = all[i], s = all[i + 1] } end
   table.sort(list, function(x, y) return x.t < y.t end)
+  local keep = cap
+  if r.T >= 0 then keep = cap - 1 end
   local first = 1
-  if #list > cap then
-    first = #list - cap + 1
-    for i = 1, first - 1 do redis.call('HDEL', stateKey, list[i].f) end
+  if #list > keep then
+    first = #list - keep + 1
+    local old = {}
+    for i = 1, first - 1 do old[#old + 1] = list[i].f end
+    for i = 1, #old, 1000 do redis.call('HDEL', stateKey, unpack(old, i, math.min(i + 999, #old))) end
   end
   local parts = {}
   for i = first, #list do
-    local c = decode(list[i].c)
-    parts[#parts + 1] = '{"time":' .. list[i].f .. ',"open":' .. c.o .. ',"high":' .. c.h .. ',"low":' .. c.l ..
-      ',"close":' .. c.c .. ',"volume":' .. tostring(c.v) .. '}'
+    local c = decode(list[i].s)
+    parts[#parts + 1] = candle_json(list[i].f, c.o, c.h, c.l, c.c, fmt_int(c.v))
   end
-  local ttl = redis.call('PTTL', stateKey)
-  if ttl > 0 then
-    redis.call('SET', viewKey, '[' .. table.concat(parts, ',') .. ']', 'PX', ttl)
+  local body = table.concat(parts, ',')
+  local view
+  if r.T < 0 then
+    view = '[' .. body .. ']'
+    r.hpos, r.slot = #view - 1, 0
+  else
+    if #parts > 0 then body = body .. ',' end
+    local head = '[' .. body .. '{"time":' .. fmt_int(r.T / 1000) .. ',"open":' .. r.o .. ',"high":'
+    local payload = r.h .. ',"low":' .. r.l .. ',"close":' .. tail.c .. ',"volume":' .. fmt_int(seq - r.b) .. '}'
+    view = head .. payload .. ']'
+    r.hpos, r.slot = #head, #payload
+  end
+  if px then redis.call('SET', viewKey, view, 'PX', px) else redis.call('SET', viewKey, view, 'KEEPTTL') end
+end
+
+-- Spaces that fill a slot: pads[n] is n spaces then ']'.
+local pads = {}
+local function pad(n)
+  local p = pads[n]
+  if not p then
+    p = string.rep(' ', n) .. ']'
+    pads[n] = p
+  end
+  return p
+end
+
+-- Rewrites the forming candle of timeframe r in place: from its high when that or the low
+-- changed (`from_high`), else from its close. Grows the slot when the text got longer.
+local function patch(r, viewKey, tail, seq, from_high)
+  local at, text, room
+  local cv = tail.c .. ',"volume":' .. fmt_int(seq - r.b) .. '}'
+  if from_high then
+    at, text, room = r.hpos, r.h .. ',"low":' .. r.l .. ',"close":' .. cv, r.slot
+  else
+    local skip = #r.h + #r.l + 16 -- ',"low":' and ',"close":'
+    at, text, room = r.hpos + skip, cv, r.slot - skip
+  end
+  if #text > room then
+    r.slot = r.slot + #text - room
+    room = #text
+  end
+  redis.call('SETRANGE', viewKey, at, text .. pad(room - #text))
+end
+
+-- Loads the cstate of bucket `field` of timeframe r, applies one tick, stores it.
+local function apply_closed(stateKey, field, t, k, ps, p)
+  local raw = redis.call('HGET', stateKey, field)
+  local c
+  if raw then
+    c = decode(raw)
+    if p > tonumber(c.h) then c.h = ps end
+    if p < tonumber(c.l) then c.l = ps end
+    if before(t, k, c.oa, c.ok) then c.o, c.oa, c.ok = ps, t, k end
+    if before(c.ca, c.ck, t, k) then c.c, c.ca, c.ck = ps, t, k end
+    c.v = c.v + 1
+  else
+    c = { o = ps, h = ps, l = ps, c = ps, v = 1, oa = t, ok = k, ca = t, ck = k }
+  end
+  redis.call('HSET', stateKey, field, encode(c))
+end
+
+-- Applies one accepted tick (time t ms, identity k, price string ps, seq) to every timeframe of
+-- the tail. tfs[i] = { r = record, size = bucket ms, state = cstate key, mark = { ... } } where
+-- mark.render (the view must be rewritten whole), mark.high (the forming high or low moved) and
+-- mark.expire (cstate may have been created and needs the view's TTL) collect what to write.
+local function apply_tick(tail, tfs, t, k, ps, seq)
+  local p = tonumber(ps)
+  if tail.ca < 0 or before(tail.ca, tail.ck, t, k) then
+    -- The newest tick of the pair: it closes the forming candle of every timeframe.
+    for _, x in ipairs(tfs) do
+      local r = x.r
+      if r.T >= 0 and t < r.T + x.size then
+        if p > r.hn then r.h, r.hn, x.high = ps, p, true end
+        if p < r.ln then r.l, r.ln, x.high = ps, p, true end
+      else
+        if r.T >= 0 then
+          -- The forming candle closes: it goes to cstate with the ticks it had before this one.
+          local closed = { o = r.o, h = r.h, l = r.l, c = tail.c, v = seq - 1 - r.b, oa = r.oa, ok = r.ok, ca = tail.ca, ck = tail.ck }
+          redis.call('HSET', x.state, fmt_int(r.T / 1000), encode(closed))
+          x.expire = true
+        end
+        r.T = math.floor(t / x.size) * x.size
+        r.o, r.oa, r.ok, r.h, r.hn, r.l, r.ln, r.b = ps, t, k, ps, p, ps, p, seq - 1
+        x.render = true
+      end
+    end
+    tail.c, tail.ca, tail.ck = ps, t, k
+  else
+    -- A tick older than the pair's close: it lands in the forming candle or an older one.
+    for _, x in ipairs(tfs) do
+      local r = x.r
+      if r.T < 0 then
+        x.drop = true -- a cache with no candle while the pair has ticks: not to be trusted
+      elseif t >= r.T then
+        if p > r.hn then r.h, r.hn, x.high = ps, p, true end
+        if p < r.ln then r.l, r.ln, x.high = ps, p, true end
+        if before(t, k, r.oa, r.ok) then
+          r.o, r.oa, r.ok = ps, t, k
+          x.render = true
+        end
+      else
+        apply_closed(x.state, fmt_int(math.floor(t / x.size) * x.size / 1000), t, k, ps, p)
+        r.b = r.b + 1 -- the forming candle's volume stays
+        x.expire, x.render = true, true
+      end
+    end
+  end
+end
+
+-- Gives cstate the view's expiry (after a write that may have created it).
+local function expire_like_view(stateKey, viewKey)
+  local at = redis.call('PEXPIRETIME', viewKey)
+  if at > 0 then redis.call('PEXPIREAT', stateKey, at) end
+end
+
+-- Writes what apply_tick changed to the views of tfs at pair seq `seq` (the views exist).
+local function write_views(tail, tfs, cap, seq)
+  for _, x in ipairs(tfs) do
+    if x.render then
+      render(x.r, x.state, x.view, cap, tail, seq, nil)
+    else
+      patch(x.r, x.view, tail, seq, x.high)
+    end
+    if x.expire then expire_like_view(x.state, x.view) end
+    x.render, x.high, x.expire = false, false, false
   end
 end
