@@ -23,6 +23,13 @@ export interface IngestorOptions {
   maxBatch?: number;
   /** Micro-batches in flight at once on the one connection (pipelined). */
   maxInFlight?: number;
+  /**
+   * Least time between two Redis calls that carry only feed ticks and are not full batches. A
+   * tick after a quiet spell goes at once; while a feed keeps sending (one tick per message, say),
+   * each call takes what arrived within this window, so Redis's cost per call is shared by several
+   * ticks. A caller waiting for its answer (HTTP) is never held back.
+   */
+  lingerMs?: number;
   /** Whether Redis can take writes now; request/response callers get a 503 when it cannot. */
   isAvailable: () => boolean;
 }
@@ -36,6 +43,8 @@ interface Job {
 }
 
 const SPIKE_MS = 10;
+/** See IngestorOptions.lingerMs: at most this much added to a tick's way while ticks stream in. */
+export const DEFAULT_LINGER_MS = 4;
 
 /**
  * The single way into the tick path. Validated ticks from every source are queued (bounded),
@@ -45,7 +54,13 @@ const SPIKE_MS = 10;
  */
 export class Ingestor {
   private readonly queue: Job[] = [];
+  /** Ticks waiting or in flight. */
   private queued = 0;
+  /** Ticks waiting (in `queue`), and how many of those jobs have a caller waiting for the answer. */
+  private waiting = 0;
+  private waitingCallers = 0;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private failed: { no: number; jobs: Job[] }[] = [];
   private batchNo = 0;
@@ -59,6 +74,7 @@ export class Ingestor {
   private readonly maxQueued: number;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
 
   constructor(
     private readonly store: TickStore,
@@ -69,6 +85,7 @@ export class Ingestor {
     this.maxQueued = options.maxQueued ?? 100_000;
     this.maxBatch = options.maxBatch ?? 2000;
     this.maxInFlight = options.maxInFlight ?? 8;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.overflowLog = new ThrottledLog(log);
     this.spikeLog = new ThrottledLog(log);
   }
@@ -104,6 +121,8 @@ export class Ingestor {
   private enqueue(job: Job): void {
     this.queue.push(job);
     this.queued += job.ticks.length;
+    this.waiting += job.ticks.length;
+    if (job.resolve) this.waitingCallers++;
     this.metrics.ingestQueued.set(this.queued);
     this.schedule();
   }
@@ -120,13 +139,26 @@ export class Ingestor {
 
   private pump(): void {
     while (!this.paused && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const now = performance.now();
+      const wait = this.lastSendAt + this.lingerMs - now;
+      if (this.waiting < this.maxBatch && wait > 0 && this.waitingCallers === 0 && !this.closed) {
+        // Feed ticks are streaming in: let this call gather what arrives within the window.
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = null;
+          this.pump();
+        }, Math.ceil(wait));
+        break;
+      }
       const jobs: Job[] = [];
       let n = 0;
       while (this.queue.length > 0 && (n === 0 || n + this.queue[0]!.ticks.length <= this.maxBatch)) {
         const job = this.queue.shift()!;
         jobs.push(job);
         n += job.ticks.length;
+        if (job.resolve) this.waitingCallers--;
       }
+      this.waiting -= n;
+      this.lastSendAt = now;
       void this.send(jobs, n, ++this.batchNo);
     }
     if (this.inFlight === 0 && this.queue.length === 0 && this.failed.length === 0) {
@@ -204,6 +236,7 @@ export class Ingestor {
     const retry = this.failed.sort((a, b) => a.no - b.no).flatMap((f) => f.jobs);
     this.failed = [];
     this.queue.unshift(...retry);
+    for (const job of retry) this.waiting += job.ticks.length;
     this.paused = false;
     this.schedule();
   }
@@ -224,7 +257,9 @@ export class Ingestor {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.schedule(); // what lingers goes now
     const drained = await this.drain(timeoutMs);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     if (!drained) {
       const left = this.queue.concat(this.failed.flatMap((f) => f.jobs));
       for (const job of left) job.reject?.(new UnavailableError('QuFLX is shutting down'));
