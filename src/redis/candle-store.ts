@@ -14,6 +14,9 @@ const PENDING = new LuaScript('candle-pending.lua');
 /** How far back a candle cache fill can catch up with ticks accepted while it read the database (cdelta:<SYM>). */
 export const CANDLE_DELTA_CAP = 20_000;
 
+/** How the candle scripts name a timeframe: its 1-based index in TIMEFRAMES. */
+const tfIndex = (tf: Timeframe) => String(TIMEFRAMES.indexOf(tf) + 1);
+
 /** The field that marked a cache state before the candle tail (see dropLegacy). */
 const LEGACY_MARK = '_';
 
@@ -86,7 +89,7 @@ export class CandleStore {
    * since. Returns false when too many arrived meanwhile (the caller reads again).
    */
   async fill(pair: string, tf: Timeframe, at: FillPoint, states: CandleState[], ttlS: number, cacheSize: number): Promise<boolean> {
-    const args = [String(at.seq), String(ttlS), String(cacheSize), String(timeframeSeconds(tf)), at.generation, tf];
+    const args = [String(at.seq), String(ttlS), String(cacheSize), String(timeframeSeconds(tf)), at.generation, tfIndex(tf)];
     for (const s of states) args.push(String(s.time), encodeCandleState(s));
     const keys = [
       this.keys.candleState(pair, tf),
@@ -103,7 +106,7 @@ export class CandleStore {
   async readStates(pair: string, tf: Timeframe, times: number[]): Promise<CandleState[]> {
     if (times.length === 0) return [];
     const keys = [this.keys.candleState(pair, tf), this.keys.historical(pair, tf), this.keys.candleTail(pair), this.keys.seq(pair)];
-    const raw = (await STATES.run(this.redis, keys, [tf, ...times.map(String)])) as (string | null)[];
+    const raw = (await STATES.run(this.redis, keys, [tfIndex(tf), ...times.map(String)])) as (string | null)[];
     const out: CandleState[] = [];
     raw.forEach((s, i) => {
       if (s) out.push(decodeCandleState(times[i]!, s));
@@ -118,7 +121,7 @@ export class CandleStore {
   async invalidate(pair: string, tfs: readonly Timeframe[]): Promise<number> {
     const keys = [this.keys.candleGeneration(pair), this.keys.candleTail(pair)];
     for (const tf of tfs) keys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
-    return Number(await DROP.run(this.redis, keys, tfs));
+    return Number(await DROP.run(this.redis, keys, tfs.map(tfIndex)));
   }
 
   /**

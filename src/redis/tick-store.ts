@@ -27,13 +27,13 @@ export interface Snapshot {
   seq: number;
 }
 
-/** The tick JSON sent on every channel; Lua appends `,"seq":N}` to it. */
-function tickJsonPrefix(t: Tick): string {
-  const json =
-    t.id === undefined
-      ? JSON.stringify({ pair: t.pair, price: t.price, timestamp: t.timestamp })
-      : JSON.stringify({ pair: t.pair, price: t.price, timestamp: t.timestamp, id: t.id });
-  return json.slice(0, -1);
+/**
+ * The tick JSON sent on every channel, without its closing brace (Lua appends `,"seq":N}`):
+ * what JSON.stringify makes of { pair, price, timestamp, id? }, built from the pair's JSON.
+ */
+function tickJsonPrefix(t: Tick, pairJson: string): string {
+  const head = `{"pair":${pairJson},"price":${t.price},"timestamp":${t.timestamp}`;
+  return t.id === undefined ? head : `${head},"id":${JSON.stringify(t.id)}`;
 }
 
 /** A pair's key names for the ingest script, and which of its candle caches exist (a bit per timeframe). */
@@ -42,6 +42,7 @@ interface PairKeys {
   /** Per timeframe: cstate and historical keys. */
   cacheKeys: (readonly [string, string])[];
   channel: string;
+  pairJson: string;
   cached: number;
 }
 
@@ -68,7 +69,6 @@ export class TickStore {
       String(options.candleCacheSize),
       String(TIMEFRAMES.length),
       ...TIMEFRAMES.map((tf) => String(timeframeSeconds(tf))),
-      ...TIMEFRAMES,
     ];
   }
 
@@ -81,6 +81,7 @@ export class TickStore {
         groupKeys: [this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair), this.keys.candleDelta(pair), this.keys.candleTail(pair)],
         cacheKeys: TIMEFRAMES.map((tf) => [this.keys.candleState(pair, tf), this.keys.historical(pair, tf)] as const),
         channel: this.keys.updates(pair),
+        pairJson: JSON.stringify(pair),
         // Not known yet: pass every timeframe once, the reply tells which caches exist.
         cached: ALL_TIMEFRAMES,
       };
@@ -115,15 +116,15 @@ export class TickStore {
     const pairs = names.map((pair) => this.pairKeys(pair));
     const tickArgs: string[][] = [];
     const order: number[] = [];
-    for (const idx of groups.values()) {
+    [...groups.values()].forEach((idx, g) => {
       const a: string[] = [String(idx.length)];
       for (const i of idx) {
         const t = ticks[i]!;
-        a.push(tickIdentity(t), String(t.timestamp), String(t.price), tickJsonPrefix(t));
+        a.push(tickIdentity(t), String(t.timestamp), String(t.price), tickJsonPrefix(t, pairs[g]!.pairJson));
         order.push(i);
       }
       tickArgs.push(a);
-    }
+    });
     // Only the keys of the caches that exist go along. Which ones exist is learnt from the replies;
     // a cache filled since (by any process) makes the script send the batch back unwritten.
     for (let attempt = 1; ; attempt++) {

@@ -6,7 +6,7 @@
 -- ARGV[1] S, the pair's seq when the fill read its data   ARGV[2] TTL in seconds
 -- ARGV[3] candles kept (CANDLE_CACHE_SIZE)                 ARGV[4] timeframe length in seconds
 -- ARGV[5] the history generation when the fill read its data
--- ARGV[6] the timeframe's name
+-- ARGV[6] the timeframe's index in TIMEFRAMES (1-based)
 -- ARGV[7..] bucket, state pairs (bucket open in epoch s; state as in cstate), any order
 -- Ticks accepted after S were not in what the fill read; they are taken from cdelta:<SYM>.
 -- returns: the pair's current seq, or -1 when the read is void (read again): cdelta no longer
@@ -17,7 +17,7 @@ local S = tonumber(ARGV[1])
 local ttlMs = tonumber(ARGV[2]) * 1000
 local candleCap = tonumber(ARGV[3])
 local size = tonumber(ARGV[4]) * 1000
-local name = ARGV[6]
+local index = tonumber(ARGV[6])
 local cur = tonumber(redis.call('GET', seqKey) or '0')
 local missing = {}
 if cur > S then
@@ -39,11 +39,12 @@ for i = 7, #ARGV, 2 do
   end
 end
 for i = 1, #closed, 1000 do redis.call('HSET', stateKey, unpack(closed, i, math.min(i + 999, #closed))) end
-local r = tf_record(name)
+local r = tf_record(index)
 local own = { c = '', ca = -1, ck = '', tfs = { r } }
 if newest then
   local s = decode(ARGV[newest + 1])
   r.T = tonumber(ARGV[newest]) * 1000
+  r.fe = r.T + size
   r.o, r.oa, r.ok, r.h, r.hn, r.l, r.ln, r.b = s.o, s.oa, s.ok, s.h, tonumber(s.h), s.l, tonumber(s.l), S - s.v
   own.c, own.ca, own.ck = s.c, s.ca, s.ck
 end
@@ -60,16 +61,16 @@ render(r, stateKey, viewKey, candleCap, own, cur, ttlMs)
 expire_like_view(stateKey, viewKey)
 
 -- This timeframe joins the pair's tail (or replaces its record there).
-local tail = tail_decode(redis.call('GET', tailKey)) or { tfs = {} }
+local tail = tail_load(tailKey) or { tfs = {} }
 local placed = false
 for i, other in ipairs(tail.tfs) do
-  if other.name == name then
+  if other.f == index then
     tail.tfs[i], placed = r, true
   end
 end
 if not placed then tail.tfs[#tail.tfs + 1] = r end
 tail.c, tail.ca, tail.ck = own.c, own.ca, own.ck
-redis.call('SET', tailKey, tail_encode(tail), 'KEEPTTL')
+tail_store(tailKey, tail)
 local at = redis.call('PEXPIRETIME', viewKey)
 if redis.call('PEXPIRETIME', tailKey) < at then redis.call('PEXPIREAT', tailKey, at) end
 return cur

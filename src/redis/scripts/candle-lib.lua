@@ -10,23 +10,32 @@
 --   cstate:<SYM>:<TF>      hash of the closed candles' states, one field per bucket (bucket open,
 --                          epoch s): open SEP high SEP low SEP close SEP volume SEP openAt SEP
 --                          openKey SEP closeAt SEP closeKey
---   ctail:<SYM>            one string for all timeframes of the pair (see TAIL_*): the pair's close
---                          (its latest tick) and, per cached timeframe, the forming candle and
---                          where it sits in the view. Its list of timeframes says which caches exist.
+--   ctail:<SYM>            hash for all timeframes of the pair: the pair's close (its latest
+--                          tick) and, per cached timeframe, the forming candle and where it
+--                          sits in the view; its list of timeframes says which caches exist.
+--                          Field f holds what a tick inside every forming candle's range needs
+--                          (see FAST_*), field s the rest (see SLOW_*).
 -- The view and cstate expire at the same instant; ctail lives as long as the longest view.
+-- Timeframes are named by their 1-based index in core/timeframe.ts's TIMEFRAMES (a change of that
+-- list needs a new name for ctail).
 -- Prices stay the strings QuFLX sent (JavaScript's shortest form), so nothing is rounded.
 -- Open and close belong to the first and last tick by (timestamp, identity key), keys compared
 -- byte by byte, as core/candle.ts and the SQL aggregation (COLLATE "C") do.
--- Timeframes nest (every bucket lies inside one bucket of each longer timeframe), which the
--- code does not rely on; it relies on this: the forming candle of every timeframe holds the
--- pair's latest tick, so their close is one (the pair's close).
+-- The forming candle of every timeframe holds the pair's latest tick, so their close is one
+-- (the pair's close).
 local SEP = '\31'
--- ctail: head (close price, close time ms, close key, timeframe count), then per timeframe:
--- name, forming bucket open (ms, -1: no candle yet), volume base (volume = pair seq - base),
--- offset of the high in the view (0-based), slot (bytes reserved from the high to before ']'),
--- high and low as numbers, open time, then high, low, open and open key as strings.
-local TAIL_HEAD = '<sdsd'
-local TAIL_TF = 'sdddddddssss'
+-- ctail f: close price, close time (ms), close key, the earliest end of a forming bucket (ms; -1
+-- when a cache has no candle yet), the lowest forming high, the highest forming low, timeframe
+-- count; then per timeframe: index, offset of the close in the view (0-based), volume base
+-- (volume = pair seq - base), room (bytes from the close to before ']').
+local FAST_HEAD = '<sdsdddd'
+local FAST_TF = 'dddd'
+-- ctail s: timeframe count; then per timeframe: index, forming bucket open and end (ms), offset of
+-- the high in the view, high and low as numbers, open time, then high, low, open, open key.
+local SLOW_HEAD = '<d'
+local SLOW_TF = 'dddddddssss'
+-- Between the high and the close in the view: ',"low":' .. low .. ',"close":'
+local HIGH_TO_CLOSE = 16
 
 local function key_less(a, b)
   local la, lb = #a, #b
@@ -67,30 +76,58 @@ end
 
 local function fmt_int(n) return string.format('%d', n) end
 
--- The pair's tail: { c, ca, ck, tfs = { record... } } (ca = -1: no tick yet); nil when no cache exists.
-local function tail_decode(blob)
-  if not blob then return nil end
-  local c, ca, ck, n, pos = struct.unpack(TAIL_HEAD, blob)
-  local tail = { c = c, ca = ca, ck = ck, tfs = {} }
+-- The fast field: { c, ca, ck, fend, hmin, lmax, n, nums = { index, close offset, base, room, ... } }.
+local function fast_decode(blob)
+  local c, ca, ck, fend, hmin, lmax, n, pos = struct.unpack(FAST_HEAD, blob)
+  return { c = c, ca = ca, ck = ck, fend = fend, hmin = hmin, lmax = lmax, n = n,
+           nums = { struct.unpack('<' .. string.rep(FAST_TF, n), blob, pos) } }
+end
+
+local function fast_encode(f)
+  return struct.pack(FAST_HEAD .. string.rep(FAST_TF, f.n), f.c, f.ca, f.ck, f.fend, f.hmin, f.lmax, f.n, unpack(f.nums, 1, 4 * f.n))
+end
+
+-- The whole tail of a pair: { c, ca, ck (ca = -1: no tick yet), tfs = { record... } }, or nil
+-- when no cache exists. A record: { f, T, fe, b, hpos, slot, hn, ln, oa, h, l, o, ok }.
+local function tail_load(tailKey)
+  local both = redis.call('HMGET', tailKey, 'f', 's')
+  if not both[1] then return nil end
+  local fast = fast_decode(both[1])
+  local tail = { c = fast.c, ca = fast.ca, ck = fast.ck, tfs = {} }
+  local n, pos = struct.unpack(SLOW_HEAD, both[2])
   for i = 1, n do
-    local r = {}
-    r.name, r.T, r.b, r.hpos, r.slot, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok, pos = struct.unpack(TAIL_TF, blob, pos)
-    tail.tfs[i] = r
+    local f, T, fe, hpos, hn, ln, oa, h, l, o, ok
+    f, T, fe, hpos, hn, ln, oa, h, l, o, ok, pos = struct.unpack(SLOW_TF, both[2], pos)
+    local j = 4 * (i - 1)
+    local cpos, b, room = fast.nums[j + 2], fast.nums[j + 3], fast.nums[j + 4]
+    tail.tfs[i] = { f = f, T = T, fe = fe, b = b, hpos = hpos, slot = room + cpos - hpos, hn = hn, ln = ln, oa = oa,
+                    h = h, l = l, o = o, ok = ok }
   end
   return tail
 end
 
-local function tail_encode(tail)
-  local parts = { struct.pack(TAIL_HEAD, tail.c, tail.ca, tail.ck, #tail.tfs) }
-  for i, r in ipairs(tail.tfs) do
-    parts[i + 1] = struct.pack(TAIL_TF, r.name, r.T, r.b, r.hpos, r.slot, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok)
+local function tail_store(tailKey, tail)
+  local n = #tail.tfs
+  if n == 0 then
+    redis.call('DEL', tailKey)
+    return
   end
-  return table.concat(parts)
+  local fend, hmin, lmax = math.huge, math.huge, -math.huge
+  local nums, slow = {}, { struct.pack(SLOW_HEAD, n) }
+  for i, r in ipairs(tail.tfs) do
+    if r.T < 0 then fend = -1 elseif fend >= 0 then fend = math.min(fend, r.fe) end
+    hmin, lmax = math.min(hmin, r.hn), math.max(lmax, r.ln)
+    local cpos = r.hpos + #r.h + #r.l + HIGH_TO_CLOSE
+    nums[#nums + 1], nums[#nums + 2], nums[#nums + 3], nums[#nums + 4] = r.f, cpos, r.b, r.slot - (cpos - r.hpos)
+    slow[i + 1] = struct.pack(SLOW_TF, r.f, r.T, r.fe, r.hpos, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok)
+  end
+  local fast = { c = tail.c, ca = tail.ca, ck = tail.ck, fend = fend, hmin = hmin, lmax = lmax, n = n, nums = nums }
+  redis.call('HSET', tailKey, 'f', fast_encode(fast), 's', table.concat(slow))
 end
 
 -- A timeframe's record in the tail, for a cache with no candle yet.
-local function tf_record(name)
-  return { name = name, T = -1, b = 0, hpos = 1, slot = 0, hn = 0, ln = 0, oa = 0, h = '', l = '', o = '', ok = '' }
+local function tf_record(f)
+  return { f = f, T = -1, fe = -1, b = 0, hpos = 1, slot = 0, hn = 0, ln = 0, oa = 0, h = '', l = '', o = '', ok = '' }
 end
 
 local function candle_json(time, o, h, l, c, v)
@@ -149,7 +186,7 @@ end
 -- changed (`from_high`), else from its close. Grows the slot when the text got longer.
 local function patch(r, viewKey, tail, seq, from_high)
   local at, text, room
-  local cv = tail.c .. ',"volume":' .. fmt_int(seq - r.b) .. '}'
+  local cv = tail.c .. ',"volume":' .. (seq - r.b) .. '}' -- (below 10^14 a whole number prints as one)
   if from_high then
     at, text, room = r.hpos, r.h .. ',"low":' .. r.l .. ',"close":' .. cv, r.slot
   else
@@ -201,6 +238,7 @@ local function apply_tick(tail, tfs, t, k, ps, seq)
           x.expire = true
         end
         r.T = math.floor(t / x.size) * x.size
+        r.fe = r.T + x.size
         r.o, r.oa, r.ok, r.h, r.hn, r.l, r.ln, r.b = ps, t, k, ps, p, ps, p, seq - 1
         x.render = true
       end

@@ -14,7 +14,7 @@
 -- ARGV[1]  cap of ticks:<SYM>            ARGV[2]  dedup window in ms
 -- ARGV[3]  dedup cap per pair            ARGV[4]  cap of cdelta:<SYM>
 -- ARGV[5]  candles kept per cache (CANDLE_CACHE_SIZE)
--- ARGV[6]  F, number of timeframes, then F lengths in seconds, then F names
+-- ARGV[6]  F, number of timeframes (core/timeframe.ts's TIMEFRAMES), then F lengths in seconds
 -- then G, number of pair groups, and for each group: channel (updates:<SYM>), pair name, w and
 -- the w timeframes passed (1-based indices into the F), n and n times:
 --   identity, timestamp, price (as sent), tick JSON without its closing brace
@@ -30,17 +30,14 @@ local seenCap = tonumber(ARGV[3])
 local deltaCap = tonumber(ARGV[4])
 local candleCap = tonumber(ARGV[5])
 local tfCount = tonumber(ARGV[6])
-local tfMs, tfIndex = {}, {}
-for f = 1, tfCount do
-  tfMs[f] = tonumber(ARGV[6 + f]) * 1000
-  tfIndex[ARGV[6 + tfCount + f]] = f
-end
-local groupCount = tonumber(ARGV[7 + 2 * tfCount])
+local tfMs = {}
+for f = 1, tfCount do tfMs[f] = tonumber(ARGV[6 + f]) * 1000 end
+local groupCount = tonumber(ARGV[7 + tfCount])
 
 -- Pass 1: where each group's keys and ticks are, and its candle tail. Nothing is written, so a
 -- group whose caches were not all passed can still be sent back.
 local groups = {}
-local a, b = 8 + 2 * tfCount, 4
+local a, b = 8 + tfCount, 4
 local retry = false
 for g = 1, groupCount do
   local grp = { keys = b, channel = ARGV[a], pair = ARGV[a + 1], passed = {} }
@@ -51,15 +48,14 @@ for g = 1, groupCount do
   grp.n, grp.args = tonumber(ARGV[a]), a + 1
   a = a + 1 + 4 * grp.n
   b = b + 5 + 2 * w
-  grp.tail = tail_decode(redis.call('GET', KEYS[grp.keys + 4]))
+  local fast = redis.call('HGET', KEYS[grp.keys + 4], 'f')
   grp.mask = 0
-  if grp.tail then
-    for _, r in ipairs(grp.tail.tfs) do
-      local f = tfIndex[r.name]
-      if f then -- (a timeframe this version does not know is dropped below)
-        grp.mask = bit.bor(grp.mask, bit.lshift(1, f - 1))
-        if not grp.passed[f] then retry = true end
-      end
+  if fast then
+    grp.fast = fast_decode(fast)
+    for i = 1, grp.fast.n do
+      local f = grp.fast.nums[4 * i - 3]
+      grp.mask = bit.bor(grp.mask, bit.lshift(1, f - 1))
+      if not grp.passed[f] then retry = true end
     end
   end
   groups[g] = grp
@@ -70,45 +66,72 @@ if retry then
   return reply
 end
 
--- The caches of a group that still exist (a view expires with its cstate), as apply_tick wants them.
-local function live_caches(grp)
-  local tfs, views = {}, {}
-  for _, r in ipairs(grp.tail.tfs) do
-    local f = tfIndex[r.name]
-    if f then
-      local k = grp.passed[f]
-      tfs[#tfs + 1] = { r = r, f = f, size = tfMs[f], state = KEYS[k], view = KEYS[k + 1] }
-      views[#views + 1] = KEYS[k + 1]
-    end
-  end
-  if #views > 0 and redis.call('EXISTS', unpack(views)) < #views then
-    local alive = {}
-    for _, x in ipairs(tfs) do
-      if redis.call('EXISTS', x.view) == 1 then alive[#alive + 1] = x else redis.call('DEL', x.state) end
-    end
-    tfs = alive
-  end
-  return tfs
+-- Whether every view of the group's caches still exists (a view expires with its cstate).
+local function all_views_exist(grp)
+  local views = {}
+  for i = 1, grp.fast.n do views[i] = KEYS[grp.passed[grp.fast.nums[4 * i - 3]] + 1] end
+  return redis.call('EXISTS', unpack(views)) == #views
 end
 
--- Keeps the tail's records of `tfs` (dropping any marked), writes it back, returns the mask.
-local function store_tail(grp, tfs)
-  local records, mask = {}, 0
+-- The common case: every tick is the pair's newest and inside the range of every forming
+-- candle, so each view changes from its close on (close, volume) and only ctail's f changes.
+-- Returns false, having written nothing, when that is not so.
+local function fast_path(grp, ts, ids, prices, last)
+  local F = grp.fast
+  if F.fend < 0 then return false end
+  local c, ca, ck = F.c, F.ca, F.ck
+  for i = 1, #ts do
+    local t, k, p = ts[i], ids[i], tonumber(prices[i])
+    if t >= F.fend or p > F.hmin or p < F.lmax or not before(ca, ck, t, k) then return false end
+    c, ca, ck = prices[i], t, k
+  end
+  if not all_views_exist(grp) then return false end
+  local head = c .. ',"volume":'
+  local ends = {}
+  local nums = F.nums
+  for i = 4, 4 * F.n, 4 do
+    local vs = tostring(last - nums[i - 1]) -- (below 10^14 a whole number prints as one)
+    local len = #head + #vs + 1
+    local room = nums[i]
+    if len > room then
+      room = len
+      nums[i] = len
+    end
+    local e = ends[room - len]
+    if not e then
+      e = '}' .. string.rep(' ', room - len) .. ']'
+      ends[room - len] = e
+    end
+    redis.call('SETRANGE', KEYS[grp.passed[nums[i - 3]] + 1], nums[i - 2], head .. vs .. e)
+  end
+  F.c, F.ca, F.ck = c, ca, ck
+  redis.call('HSET', KEYS[grp.keys + 4], 'f', fast_encode(F))
+  return true
+end
+
+-- Any other case: the whole tail, tick by tick (see apply_tick), dropping caches whose view is gone.
+local function slow_path(grp, ts, ids, prices, first, last)
+  local tailKey = KEYS[grp.keys + 4]
+  local tail = tail_load(tailKey)
+  local tfs = {}
+  for _, r in ipairs(tail.tfs) do
+    local k = grp.passed[r.f]
+    local x = { r = r, f = r.f, size = tfMs[r.f], state = KEYS[k], view = KEYS[k + 1], render = false, high = false, expire = false, drop = false }
+    if redis.call('EXISTS', x.view) == 1 then tfs[#tfs + 1] = x else redis.call('DEL', x.state) end
+  end
+  for i = 1, #ts do apply_tick(tail, tfs, ts[i], ids[i], prices[i], first + i - 1) end
+  local kept, records, mask = {}, {}, 0
   for _, x in ipairs(tfs) do
     if x.drop then
       redis.call('DEL', x.state, x.view)
     else
-      records[#records + 1] = x.r
+      kept[#kept + 1], records[#records + 1] = x, x.r
       mask = bit.bor(mask, bit.lshift(1, x.f - 1))
     end
   end
-  grp.tail.tfs = records
-  local tailKey = KEYS[grp.keys + 4]
-  if #records == 0 then
-    redis.call('DEL', tailKey)
-  else
-    redis.call('SET', tailKey, tail_encode(grp.tail), 'KEEPTTL')
-  end
+  write_views(tail, kept, candleCap, last)
+  tail.tfs = records
+  tail_store(tailKey, tail)
   return mask
 end
 
@@ -119,14 +142,38 @@ for g = 1, groupCount do
   local grp = groups[g]
   local kb = grp.keys
   local ticksKey, seqKey, seenKey, deltaKey = KEYS[kb], KEYS[kb + 1], KEYS[kb + 2], KEYS[kb + 3]
-  local bodies, ts, prices, ids = {}, {}, {}, {}
+  local bodies, ts, stamps, prices, ids = {}, {}, {}, {}, {}
   local newest = 0
+  -- Dedup: one tick alone asks ZADD NX; more ask ZMSCORE once (a repeat inside the batch counts
+  -- as seen) and add the new ones with one ZADD.
+  local known
+  if grp.n > 1 then
+    local asked = {}
+    for i = 0, grp.n - 1 do asked[i + 1] = ARGV[grp.args + 4 * i] end
+    known = {}
+    for i = 1, grp.n, 1000 do
+      local part = redis.call('ZMSCORE', seenKey, unpack(asked, i, math.min(i + 999, grp.n)))
+      for j = 1, #part do known[i + j - 1] = part[j] end
+    end
+  end
+  local inBatch, adds = {}, {}
   local at = grp.args
   for i = 1, grp.n do
-    local identity, t = ARGV[at], tonumber(ARGV[at + 1])
-    if redis.call('ZADD', seenKey, 'NX', t, identity) == 1 then
+    local identity, stamp = ARGV[at], ARGV[at + 1]
+    local t = tonumber(stamp)
+    local new
+    if known then
+      new = not known[i] and not inBatch[identity]
+      if new then
+        inBatch[identity] = true
+        adds[#adds + 1], adds[#adds + 2] = stamp, identity
+      end
+    else
+      new = redis.call('ZADD', seenKey, 'NX', t, identity) == 1
+    end
+    if new then
       local k = #bodies + 1
-      bodies[k], ts[k], prices[k], ids[k] = ARGV[at + 3], t, ARGV[at + 2], identity
+      bodies[k], ts[k], stamps[k], prices[k], ids[k] = ARGV[at + 3], t, stamp, ARGV[at + 2], identity
       if t > newest then newest = t end
       result[#result + 1] = -1 -- replaced by the seq below
     else
@@ -134,6 +181,7 @@ for g = 1, groupCount do
     end
     at = at + 4
   end
+  for i = 1, #adds, 1000 do redis.call('ZADD', seenKey, 'NX', unpack(adds, i, math.min(i + 999, #adds))) end
   local fresh = #bodies
   if fresh > 0 then
     local last = redis.call('INCRBY', seqKey, fresh)
@@ -143,7 +191,7 @@ for g = 1, groupCount do
       local seq = first + i - 1
       local json = bodies[i] .. ',"seq":' .. seq .. '}'
       full[i] = json
-      deltas[i] = seq .. SEP .. fmt_int(ts[i]) .. SEP .. prices[i] .. SEP .. ids[i]
+      deltas[i] = seq .. SEP .. stamps[i] .. SEP .. prices[i] .. SEP .. ids[i]
       redis.call('PUBLISH', grp.channel, json)
     end
     -- One queue entry for the group: the persister's work per tick stays small at high rates.
@@ -167,13 +215,8 @@ for g = 1, groupCount do
       end
     end
     -- The caches that exist are kept current here, so a read never misses an accepted tick.
-    if grp.tail then
-      local tfs = live_caches(grp)
-      for i = 1, fresh do apply_tick(grp.tail, tfs, ts[i], ids[i], prices[i], first + i - 1) end
-      local kept = {}
-      for _, x in ipairs(tfs) do if not x.drop then kept[#kept + 1] = x end end
-      write_views(grp.tail, kept, candleCap, last)
-      grp.mask = store_tail(grp, tfs)
+    if grp.fast and not fast_path(grp, ts, ids, prices, last) then
+      grp.mask = slow_path(grp, ts, ids, prices, first, last)
     end
     -- fill in the seqs of this group's fresh ticks, in order
     local s = first - 1
