@@ -147,6 +147,7 @@ export class TickStore {
       const retry = Number(reply[0]) === -1;
       const cached = retry ? reply.slice(1) : reply.slice(ticks.length);
       pairs.forEach((p, g) => (p.cached = Number(cached[g])));
+      if (retry && attempt >= MASK_ATTEMPTS) throw new Error('ingest script: asked again for candle cache keys although it was given every one');
       if (retry) continue;
       const seqs = new Array<number>(ticks.length);
       order.forEach((i, k) => (seqs[i] = Number(reply[k])));
