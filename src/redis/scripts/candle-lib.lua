@@ -69,12 +69,12 @@ local function decode(s)
            oa = tonumber(f[6]), ok = f[7], ca = tonumber(f[8]), ck = f[9] }
 end
 
-local function encode(c)
-  return table.concat({ c.o, c.h, c.l, c.c, string.format('%d', c.v), string.format('%d', c.oa), c.ok,
-                        string.format('%d', c.ca), c.ck }, SEP)
-end
+-- A whole number as text ('%d' is 32 bits wide in some Lua builds, as the emulation's).
+local function fmt_int(n) return string.format('%.0f', n) end
 
-local function fmt_int(n) return string.format('%d', n) end
+local function encode(c)
+  return table.concat({ c.o, c.h, c.l, c.c, fmt_int(c.v), fmt_int(c.oa), c.ok, fmt_int(c.ca), c.ck }, SEP)
+end
 
 -- The fast field: { c, ca, ck, fend, hmin, lmax, n, nums = { index, close offset, base, room, ... } }.
 local function fast_decode(blob)
