@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
 import { toSymbol } from '../src/core/pair.js';
 import { validateTickBatch } from '../src/core/tick-validation.js';
+import { paced, sleep } from './spans.js';
 import type { TickFactory } from './tick-factory.js';
 
 export interface BaselineOptions {
@@ -46,6 +47,58 @@ export async function measureBaseline(factory: TickFactory, options: BaselineOpt
     const wallMs = performance.now() - t0;
     return { ticks: raw.length, wallMs, ticksPerS: raw.length / (wallMs / 1000) };
   } finally {
+    await client.close();
+  }
+}
+
+export interface BaselineRateOptions {
+  redisUrl: string;
+  prefix: string;
+  pairs: readonly string[];
+  ratePerS: number;
+  durationMs: number;
+  bufferSize?: number;
+}
+
+/**
+ * The seed's design at a live rate, for Redis's CPU per tick at the working point: ticks come due
+ * at `ratePerS`, each stored with the seed's three commands, one awaited at a time, while a
+ * pub/sub subscriber (the seed's fan-out) follows the channels. Resolves once it got every message.
+ */
+export async function measureBaselineAtRate(factory: TickFactory, options: BaselineRateOptions): Promise<{ sent: number; received: number; wallMs: number }> {
+  const cap = options.bufferSize ?? 1000;
+  const keyPrefix = `${options.prefix}baseline:`;
+  const client = createClient({ url: options.redisUrl, RESP: 2, commandOptions: { timeout: undefined } });
+  const sub = client.duplicate();
+  client.on('error', () => undefined);
+  sub.on('error', () => undefined);
+  await client.connect();
+  await sub.connect();
+  let received = 0;
+  try {
+    await sub.subscribe(
+      options.pairs.map((p) => `${keyPrefix}updates:${toSymbol(p)}`),
+      () => void received++,
+    );
+    let chain = Promise.resolve();
+    const run = await paced(options.ratePerS, options.durationMs, (n, before) => {
+      for (const r of factory.batch(n, before)) {
+        chain = chain.then(async () => {
+          const [tick] = validateTickBatch(r, Date.now());
+          const sym = toSymbol(tick!.pair);
+          const json = JSON.stringify(tick);
+          await client.lPush(`${keyPrefix}ticks:${sym}`, json);
+          await client.lTrim(`${keyPrefix}ticks:${sym}`, 0, cap - 1);
+          await client.publish(`${keyPrefix}updates:${sym}`, json);
+        });
+      }
+    });
+    await chain;
+    const deadline = performance.now() + 5000;
+    while (received < run.sent && performance.now() < deadline) await sleep(10);
+    return { sent: run.sent, received, wallMs: run.wallMs };
+  } finally {
+    await sub.close();
     await client.close();
   }
 }

@@ -39,17 +39,17 @@ export function intSetting(name: string, fallback: number): number {
   return n;
 }
 
-/** Creates the run's schema; returns a connection string whose sessions use it first. */
-export async function createSchema(env: BenchEnv): Promise<string> {
-  await adminQuery(env.databaseUrl, `CREATE SCHEMA ${env.schema}`);
+/** Creates the run's schema (or another of its own); returns a connection string whose sessions use it first. */
+export async function createSchema(env: BenchEnv, schema = env.schema): Promise<string> {
+  await adminQuery(env.databaseUrl, `CREATE SCHEMA ${schema}`);
   const u = new URL(env.databaseUrl);
-  u.searchParams.set('options', `-c search_path=${env.schema}`);
+  u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
 }
 
-/** Drops the run's schema and every row the persister wrote into it. */
-export async function dropSchema(env: BenchEnv): Promise<void> {
-  await adminQuery(env.databaseUrl, `DROP SCHEMA IF EXISTS ${env.schema} CASCADE`);
+/** Drops the run's schema (or another of its own) and every row the persister wrote into it. */
+export async function dropSchema(env: BenchEnv, schema = env.schema): Promise<void> {
+  await adminQuery(env.databaseUrl, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 }
 
 async function adminQuery(url: string, sql: string): Promise<void> {
@@ -67,21 +67,30 @@ export function benchLogger(level = process.env.BENCH_LOG_LEVEL ?? 'error'): Log
   return pino({ level, base: { app: 'quflx' } }, pino.destination(2));
 }
 
+/** Where a benchmark's QuFLX differs from the run's defaults. */
+export interface BenchAppOverrides {
+  /** Another Redis (a private one); its keys then need no prefix. */
+  redisUrl?: string;
+  keyPrefix?: string;
+  /** FEED (default none). */
+  feed?: string;
+}
+
 /**
  * Starts QuFLX as `npm start` would, but with no feed, an ephemeral port, the run's key prefix,
  * schema (`databaseUrl`) and persist consumer. Its log goes to stderr (level BENCH_LOG_LEVEL,
  * default error) so that stdout stays the report.
  */
-export async function startBenchApp(env: BenchEnv, databaseUrl: string): Promise<QuflxApp> {
+export async function startBenchApp(env: BenchEnv, databaseUrl: string, overrides: BenchAppOverrides = {}): Promise<QuflxApp> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    REDIS_URL: env.redisUrl,
+    REDIS_URL: overrides.redisUrl ?? env.redisUrl,
     DATABASE_URL: databaseUrl,
-    FEED: 'none',
+    FEED: overrides.feed ?? 'none',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error',
   });
-  return QuflxApp.start(config, benchLogger(config.logLevel), { keyPrefix: env.prefix, persistConsumer: env.consumer });
+  return QuflxApp.start(config, benchLogger(config.logLevel), { keyPrefix: overrides.keyPrefix ?? env.prefix, persistConsumer: env.consumer });
 }
 
 /** Deletes every key under `prefix` (SCAN MATCH + DEL); returns how many were deleted. */

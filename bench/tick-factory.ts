@@ -12,10 +12,15 @@ export interface RawTick {
  * random walk of prices per pair. Ids are consecutive integers: `nextId` tells the next one.
  */
 export class TickFactory {
-  private id = 1;
+  private id: number;
   private readonly prices = new Map<string, number>();
 
-  constructor(readonly pairs: readonly string[]) {
+  /** `firstId`: where this factory's ids start (factories in one run keep apart ranges). */
+  constructor(
+    readonly pairs: readonly string[],
+    firstId = 1,
+  ) {
+    this.id = firstId;
     if (pairs.length === 0) throw new Error('TickFactory needs at least one pair');
     pairs.forEach((p, i) => this.prices.set(p, 1 + i * 0.25));
   }

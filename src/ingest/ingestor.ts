@@ -24,6 +24,13 @@ export interface IngestorOptions {
   maxBatch?: number;
   /** Micro-batches in flight at once on the one connection (pipelined). */
   maxInFlight?: number;
+  /**
+   * Least time between two Redis calls that carry only feed ticks and are not full batches. A
+   * tick after a quiet spell goes at once; while a feed keeps sending (one tick per message, say),
+   * each call takes what arrived within this window, so Redis's cost per call is shared by several
+   * ticks. A caller waiting for its answer (HTTP) is never held back.
+   */
+  lingerMs?: number;
   /** Whether Redis can take writes now; request/response callers get a 503 when it cannot. */
   isAvailable: () => boolean;
   /**
@@ -48,6 +55,8 @@ interface Job {
 }
 
 const SPIKE_MS = 10;
+/** See IngestorOptions.lingerMs: at most this much added to a tick's way while ticks stream in. */
+export const DEFAULT_LINGER_MS = 4;
 
 /**
  * The single way into the tick path. Validated ticks from every source are queued (bounded),
@@ -57,7 +66,13 @@ const SPIKE_MS = 10;
  */
 export class Ingestor {
   private readonly queue: Job[] = [];
+  /** Ticks waiting or in flight. */
   private queued = 0;
+  /** Ticks waiting (in `queue`), and how many of those jobs have a caller waiting for the answer. */
+  private waiting = 0;
+  private waitingCallers = 0;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private failed: { no: number; jobs: Job[] }[] = [];
   private batchNo = 0;
@@ -75,6 +90,7 @@ export class Ingestor {
   private readonly maxQueued: number;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
 
   constructor(
     private readonly store: TickStore,
@@ -85,6 +101,7 @@ export class Ingestor {
     this.maxQueued = options.maxQueued ?? 100_000;
     this.maxBatch = options.maxBatch ?? 2000;
     this.maxInFlight = options.maxInFlight ?? 8;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.retryLog = new ThrottledLog(log);
     this.spikeLog = new ThrottledLog(log);
     this.pairLimitLog = new ThrottledLog(log);
@@ -148,6 +165,8 @@ export class Ingestor {
   private enqueue(job: Job): void {
     this.queue.push(job);
     this.queued += job.ticks.length;
+    this.waiting += job.ticks.length;
+    if (job.resolve) this.waitingCallers++;
     this.metrics.ingestQueued.set(this.queued);
     this.schedule();
   }
@@ -168,13 +187,26 @@ export class Ingestor {
         void this.nameHead();
         break;
       }
+      const now = performance.now();
+      const wait = this.lastSendAt + this.lingerMs - now;
+      if (this.waiting < this.maxBatch && wait > 0 && this.waitingCallers === 0 && !this.closed) {
+        // Feed ticks are streaming in: let this call gather what arrives within the window.
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = null;
+          this.pump();
+        }, Math.ceil(wait));
+        break;
+      }
       const jobs: Job[] = [];
       let n = 0;
       while (this.queue.length > 0 && this.queue[0]!.named && (n === 0 || n + this.queue[0]!.ticks.length <= this.maxBatch)) {
         const job = this.queue.shift()!;
         jobs.push(job);
         n += job.ticks.length;
+        if (job.resolve) this.waitingCallers--;
       }
+      this.waiting -= n;
+      this.lastSendAt = now;
       void this.send(jobs, n, ++this.batchNo);
     }
     if (this.inFlight === 0 && this.queue.length === 0 && this.failed.length === 0) {
@@ -195,6 +227,7 @@ export class Ingestor {
       this.namingFailures = 0;
       if (refused.length > 0) {
         this.queued -= refused.length;
+        this.waiting -= refused.length;
         this.metrics.ingestQueued.set(this.queued);
         this.metrics.ticksOverPairLimit.inc({ source: job.source }, refused.length);
         const pairs = [...new Set(refused.map((i) => job.ticks[i]!.pair))];
@@ -212,6 +245,8 @@ export class Ingestor {
       for (const waiting of this.queue.filter((j) => j.reject)) {
         this.queue.splice(this.queue.indexOf(waiting), 1);
         this.queued -= waiting.ticks.length;
+        this.waiting -= waiting.ticks.length;
+        this.waitingCallers--;
         waiting.reject!(new UnavailableError(`Redis write failed: ${(err as Error).message}`));
       }
       this.metrics.ingestQueued.set(this.queued);
@@ -301,6 +336,7 @@ export class Ingestor {
     const retry = this.failed.sort((a, b) => a.no - b.no).flatMap((f) => f.jobs);
     this.failed = [];
     this.queue.unshift(...retry);
+    for (const job of retry) this.waiting += job.ticks.length;
     this.paused = false;
     this.schedule();
   }
@@ -321,7 +357,9 @@ export class Ingestor {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.schedule(); // what lingers goes now
     const drained = await this.drain(timeoutMs);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     if (!drained) {
       const left = this.queue.concat(this.failed.flatMap((f) => f.jobs));
       for (const job of left) job.reject?.(new UnavailableError('QuFLX is shutting down'));

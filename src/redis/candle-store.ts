@@ -1,14 +1,24 @@
 import { decodeCandleState, encodeCandleState, type Candle, type CandleState, type CandleTick } from '../core/candle.js';
 import { tickIdentity } from '../core/identity.js';
-import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
+import { TIMEFRAMES, timeframeSeconds, type Timeframe } from '../core/timeframe.js';
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { parseQueueEntry } from './persist-queue.js';
-import { CANDLE_DELTA_CAP } from './tick-store.js';
 
 const FILL = new LuaScript('candle-lib.lua', 'candle-fill.lua');
+const STATES = new LuaScript('candle-lib.lua', 'candle-states.lua');
+const DROP = new LuaScript('candle-lib.lua', 'candle-drop.lua');
 const PENDING = new LuaScript('candle-pending.lua');
+
+/** How far back a candle cache fill can catch up with ticks accepted while it read the database (cdelta:<SYM>). */
+export const CANDLE_DELTA_CAP = 20_000;
+
+/** How the candle scripts name a timeframe: its 1-based index in TIMEFRAMES. */
+const tfIndex = (tf: Timeframe) => String(TIMEFRAMES.indexOf(tf) + 1);
+
+/** The field that marked a cache state before the candle tail (see dropLegacy). */
+const LEGACY_MARK = '_';
 
 /** Where a cache fill read its data: the pair's seq and history generation. */
 export interface FillPoint {
@@ -79,7 +89,7 @@ export class CandleStore {
    * since. Returns false when too many arrived meanwhile (the caller reads again).
    */
   async fill(pair: string, tf: Timeframe, at: FillPoint, states: CandleState[], ttlS: number, cacheSize: number): Promise<boolean> {
-    const args = [String(at.seq), String(ttlS), String(cacheSize), String(timeframeSeconds(tf)), at.generation];
+    const args = [String(at.seq), String(ttlS), String(cacheSize), String(timeframeSeconds(tf)), at.generation, tfIndex(tf)];
     for (const s of states) args.push(String(s.time), encodeCandleState(s));
     const keys = [
       this.keys.candleState(pair, tf),
@@ -87,14 +97,16 @@ export class CandleStore {
       this.keys.seq(pair),
       this.keys.candleDelta(pair),
       this.keys.candleGeneration(pair),
+      this.keys.candleTail(pair),
     ];
     return Number(await FILL.run(this.redis, keys, args)) >= 0;
   }
 
-  /** Current states of some buckets of a cached pair/timeframe; missing buckets are left out. */
+  /** Current states of some buckets of a cached pair/timeframe (the forming one too); missing buckets are left out. */
   async readStates(pair: string, tf: Timeframe, times: number[]): Promise<CandleState[]> {
     if (times.length === 0) return [];
-    const raw = await this.redis.hmGet(this.keys.candleState(pair, tf), times.map(String));
+    const keys = [this.keys.candleState(pair, tf), this.keys.historical(pair, tf), this.keys.candleTail(pair), this.keys.seq(pair)];
+    const raw = (await STATES.run(this.redis, keys, [tfIndex(tf), ...times.map(String)])) as (string | null)[];
     const out: CandleState[] = [];
     raw.forEach((s, i) => {
       if (s) out.push(decodeCandleState(times[i]!, s));
@@ -107,11 +119,27 @@ export class CandleStore {
    * that read the database before: the next read rebuilds from the database. Returns keys deleted.
    */
   async invalidate(pair: string, tfs: readonly Timeframe[]): Promise<number> {
-    const [, deleted] = (await this.redis
-      .multi()
-      .incr(this.keys.candleGeneration(pair))
-      .del(tfs.flatMap((tf) => [this.keys.candleState(pair, tf), this.keys.historical(pair, tf)]))
-      .exec()) as unknown as [number, number];
-    return Number(deleted);
+    const keys = [this.keys.candleGeneration(pair), this.keys.candleTail(pair)];
+    for (const tf of tfs) keys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
+    return Number(await DROP.run(this.redis, keys, tfs.map(tfIndex)));
+  }
+
+  /**
+   * Deletes caches left by a QuFLX before the candle tail (their cstate holds the forming bucket
+   * and a `_` mark, and nothing would keep their view current now). Returns keys deleted.
+   */
+  async dropLegacy(pairs: readonly string[]): Promise<number> {
+    if (pairs.length === 0) return 0;
+    const multi = this.redis.multi();
+    const candidates: [string, string][] = [];
+    for (const pair of pairs) {
+      for (const tf of TIMEFRAMES) {
+        multi.hExists(this.keys.candleState(pair, tf), LEGACY_MARK);
+        candidates.push([this.keys.candleState(pair, tf), this.keys.historical(pair, tf)]);
+      }
+    }
+    const marked = (await multi.exec()) as unknown as (number | boolean)[];
+    const stale = candidates.filter((_, i) => Number(marked[i]) === 1).flat();
+    return stale.length === 0 ? 0 : this.redis.del(stale);
   }
 }

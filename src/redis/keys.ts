@@ -51,9 +51,13 @@ export class RedisKeys {
   candleDelta(pair: string): string {
     return `${this.prefix}cdelta:${toSymbol(pair)}`;
   }
-  /** Hash of candle states behind `historical:<SYM>:<TF>` (one field per bucket); exists only while cached. */
+  /** Hash of the closed candles' states behind `historical:<SYM>:<TF>` (one field per bucket); expires with it. */
   candleState(pair: string, tf: Timeframe): string {
     return `${this.prefix}cstate:${toSymbol(pair)}:${tf}`;
+  }
+  /** The pair's candle tail: its latest tick and, per cached timeframe, the forming candle; says which caches exist. */
+  candleTail(pair: string): string {
+    return `${this.prefix}ctail:${toSymbol(pair)}`;
   }
   /** Counter bumped whenever a pair's history is rewritten (an import): a fill that read before it is void. */
   candleGeneration(pair: string): string {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CandleService } from '../../src/candles/candle-service.js';
-import { aggregate, aggregateStates, type CandleTick } from '../../src/core/candle.js';
+import { aggregate, aggregateStates, toCandle, type CandleTick } from '../../src/core/candle.js';
 import { tickIdentity } from '../../src/core/identity.js';
 import type { Tick } from '../../src/core/tick.js';
 import { TIMEFRAMES, type Timeframe } from '../../src/core/timeframe.js';
@@ -285,6 +285,135 @@ describe('candle cache mechanics', () => {
     await insertTicks(db.pool, more.slice(0, 12).map(toRow));
     expect(await service.candles('QUEUE/TWO', '1M', 200)).toEqual({ source: 'database', candles: aggregate(asCandleTicks(more), '1M') });
   }, 60_000);
+
+  test('property: every cached view and state equals the reference aggregation, batch after batch, under late, out-of-order and repeated ticks, fills at any point and expiry', async () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    for (let round = 0; round < 6; round++) {
+      prefix = uniquePrefix();
+      cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+      const keys = new RedisKeys(prefix);
+      const cap = [3, 5, 8][round % 3]!;
+      const store = new TickStore(redis, keys, { tickBufferSize: 1000, candleCacheSize: cap });
+      // A second writer on the same keys (another process): its idea of which caches exist goes stale.
+      const other = new TickStore(redis, keys, { tickBufferSize: 1000, candleCacheSize: cap });
+      const candles = new CandleStore(redis, keys);
+      const pair = `PROP/CACHE${round}`;
+      const accepted: Tick[] = [];
+      const cached = new Set<Timeframe>();
+      let now = BASE + Math.floor(random() * 86_400_000);
+      let nextId = 1;
+      const sent: Tick[] = [];
+      const makeTick = (): Tick => {
+        const r = random();
+        if (r < 0.08 && sent.length > 0) return pick(sent); // resent: a duplicate
+        let ts: number;
+        if (r < 0.25) ts = BASE + Math.floor(random() * (now - BASE + 1)); // late, maybe far beyond the cache
+        else if (r < 0.35) ts = now; // same millisecond: ties broken by identity
+        else {
+          now += pick([1, 7, 250, 1_000, 3_000, 5_000, 61_000, 3_600_000, 86_400_000]);
+          ts = now;
+        }
+        const price = Number((1 + random()).toFixed(pick([1, 3, 5, 9])));
+        const tick = t(pair, price, ts, random() < 0.5 ? `id-${nextId++ % 97}-${Math.floor(random() * 5)}` : undefined);
+        sent.push(tick);
+        return tick;
+      };
+      const check = async (when: string) => {
+        for (const tf of TIMEFRAMES) {
+          const raw = await redis.get(keys.historical(pair, tf));
+          if (!cached.has(tf)) {
+            expect(raw, `${when}: ${tf} not cached`).toBeNull();
+            continue;
+          }
+          const all = aggregateStates(asCandleTicks(accepted), tf);
+          expect(raw, `${when}: ${tf} view`).not.toBeNull();
+          expect(JSON.parse(raw!), `${when}: ${tf} view`).toEqual(all.slice(-cap).map(toCandle));
+          // The state behind it (closed and forming buckets) as the gateway reads it.
+          const times = all.slice(-cap).map((c) => c.time);
+          expect(await candles.readStates(pair, tf, times), `${when}: ${tf} states`).toEqual(all.slice(-cap));
+          expect(await redis.pExpireTime(keys.candleState(pair, tf))).toBeOneOf([-2, await redis.pExpireTime(keys.historical(pair, tf))]);
+        }
+      };
+      for (let step = 0; step < 60; step++) {
+        const r = random();
+        if (r < 0.15) {
+          // A fill that read at an earlier seq, with ticks accepted before it installs.
+          const tf = pick(TIMEFRAMES);
+          const readAt = accepted.length;
+          const gen = String((await redis.get(keys.candleGeneration(pair))) ?? '0');
+          const states = aggregateStates(asCandleTicks(accepted), tf);
+          const meanwhile = Array.from({ length: Math.floor(random() * 4) }, makeTick);
+          for (const [i, seq] of (await other.write(meanwhile)).entries()) if (seq > 0) accepted.push(meanwhile[i]!);
+          const given = random() < 0.5 ? states.slice(-cap) : states;
+          expect(await candles.fill(pair, tf, { seq: readAt, generation: gen }, given, 60, cap)).toBe(true);
+          cached.add(tf);
+          await check(`round ${round} step ${step} after filling ${tf}`);
+        } else if (r < 0.2 && cached.size > 0) {
+          // Expiry: the view and its state go at one instant, as their TTLs make them.
+          const tf = pick([...cached]);
+          await redis.pExpire(keys.historical(pair, tf), 1);
+          await redis.pExpire(keys.candleState(pair, tf), 1);
+          await new Promise((res) => setTimeout(res, 5));
+          cached.delete(tf);
+        } else if (r < 0.23 && cached.size > 0) {
+          const tf = pick([...cached]);
+          await candles.invalidate(pair, [tf]);
+          cached.delete(tf);
+        } else {
+          const batch = Array.from({ length: 1 + Math.floor(random() * 4) }, makeTick);
+          const writer = random() < 0.8 ? store : other;
+          const seqs = await writer.write(batch);
+          const fresh = new Set(accepted.map(tickIdentity));
+          seqs.forEach((seq, i) => {
+            const dup = fresh.has(tickIdentity(batch[i]!)) || batch.slice(0, i).some((b) => tickIdentity(b) === tickIdentity(batch[i]!));
+            expect(seq > 0, `tick ${i} of step ${step} accepted`).toBe(!dup);
+            if (seq > 0) accepted.push(batch[i]!);
+          });
+          await check(`round ${round} step ${step} after ${batch.length} ticks`);
+        }
+      }
+    }
+  }, 120_000);
+
+  test("a cache expires whole: closed candles made by a new bucket or a late tick take the view's expiry", async () => {
+    prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const keys = new RedisKeys(prefix);
+    const store = new TickStore(redis, keys, { tickBufferSize: 1000, candleCacheSize: 200 });
+    const candles = new CandleStore(redis, keys);
+    for (const [pair, later] of [
+      ['TTL/NEW', t('TTL/NEW', 1.2, BASE + 61_000)], // opens the next bucket
+      ['TTL/LATE', t('TTL/LATE', 1.3, BASE - 60_000)], // lands in the bucket before
+    ] as const) {
+      const first = [t(pair, 1.1, BASE + 1000)];
+      await store.write(first);
+      // One bucket so far: the fill leaves no closed candle, so there is no cstate yet.
+      expect(await candles.fill(pair, '1M', { seq: 1, generation: '0' }, aggregateStates(asCandleTicks(first), '1M'), 30, 200)).toBe(true);
+      expect(await redis.exists(keys.candleState(pair, '1M'))).toBe(0);
+      const viewExpiry = await redis.pExpireTime(keys.historical(pair, '1M'));
+      expect(viewExpiry).toBeGreaterThan(Date.now());
+      await store.write([later]);
+      expect(await redis.hLen(keys.candleState(pair, '1M'))).toBe(1);
+      expect(await redis.pExpireTime(keys.candleState(pair, '1M'))).toBe(viewExpiry);
+      expect(await redis.pExpireTime(keys.historical(pair, '1M'))).toBe(viewExpiry);
+      expect(JSON.parse((await redis.get(keys.historical(pair, '1M')))!)).toEqual(aggregate(asCandleTicks([...first, later]), '1M'));
+    }
+  });
+
+  test('caches of the layout before the candle tail are dropped at start', async () => {
+    prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const keys = new RedisKeys(prefix);
+    await redis.sAdd(keys.pairs(), 'OLD/ONE');
+    await redis.hSet(keys.candleState('OLD/ONE', '1M'), { _: '1', '1732300000': 'x' });
+    await redis.set(keys.historical('OLD/ONE', '1M'), '[]', { EX: 60 });
+    await redis.set(keys.historical('OLD/ONE', '5M'), '[]', { EX: 60 });
+    await new TickStore(redis, keys, { tickBufferSize: 1000, candleCacheSize: 200 }).init();
+    expect(await redis.exists([keys.candleState('OLD/ONE', '1M'), keys.historical('OLD/ONE', '1M')])).toBe(0);
+    expect(await redis.exists(keys.historical('OLD/ONE', '5M'))).toBe(1); // no legacy state: not ours to judge
+  });
 
   test('property: SQL aggregation equals in-memory aggregation on random tick sets', async () => {
     let seed = 42;

@@ -5,53 +5,183 @@
 --                         of its new ticks, field n = how many
 -- KEYS[2]                 set of known pairs
 -- KEYS[3]                 count of ticks in the persist queue
--- for pair group g = 0..G-1, K = 4 + 2 * F keys each, starting at b = 4 + K * g:
---   KEYS[b]               ticks:<SYM>    recent list, newest first
---   KEYS[b + 1]           seq:<SYM>      per-pair counter
---   KEYS[b + 2]           seen:<SYM>     identities of recent ticks (score = tick timestamp)
---   KEYS[b + 3]           cdelta:<SYM>   candle inputs of recent ticks, newest first (for cache fills)
---   KEYS[b + 4 + 2f]      candle state of timeframe f (hash; maintained only while it exists)
---   KEYS[b + 5 + 2f]      historical:<SYM>:<TF> view of that state
+-- then per pair group, 5 + 2 * w keys (w = timeframes passed for it, see ARGV):
+--   ticks:<SYM>    recent list, newest first      seq:<SYM>     per-pair counter
+--   seen:<SYM>     identities of recent ticks (score = tick timestamp)
+--   cdelta:<SYM>   candle inputs of recent ticks, newest first (for cache fills)
+--   ctail:<SYM>    the pair's candle tail (see candle-lib.lua): which caches exist
+--   then per timeframe passed: cstate:<SYM>:<TF>, historical:<SYM>:<TF>
 -- ARGV[1]  cap of ticks:<SYM>            ARGV[2]  dedup window in ms
 -- ARGV[3]  dedup cap per pair            ARGV[4]  cap of cdelta:<SYM>
 -- ARGV[5]  candles kept per cache (CANDLE_CACHE_SIZE)
--- ARGV[6]  F, number of timeframes       ARGV[7 .. 6+F]  their lengths in seconds
--- ARGV[7+F]  G, number of pair groups
--- then for each group: channel (updates:<SYM>), pair name, n, and n times:
+-- ARGV[6]  F, number of timeframes (core/timeframe.ts's TIMEFRAMES), then F lengths in seconds
+-- then G, number of pair groups, and for each group: channel (updates:<SYM>), pair name, w and
+-- the w timeframes passed (1-based indices into the F), n and n times:
 --   identity, timestamp, price (as sent), tick JSON without its closing brace
--- returns: one integer per tick in argument order: its new seq, or 0 for a duplicate.
+-- Only the caches that exist need their keys passed; a caller that does not know which exist
+-- may pass all F.
+-- returns: one integer per tick in argument order: its new seq, or 0 for a duplicate; then, per
+-- group, the timeframes cached after this call as a bit mask (bit i-1 for timeframe i).
+-- Or, when a group has a cache whose keys were not passed: -1 and, per group, the timeframes
+-- cached as a bit mask. Nothing was written then: call again passing those.
 local cap = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local seenCap = tonumber(ARGV[3])
 local deltaCap = tonumber(ARGV[4])
 local candleCap = tonumber(ARGV[5])
 local tfCount = tonumber(ARGV[6])
-local tfs = {}
-for f = 1, tfCount do tfs[f] = tonumber(ARGV[6 + f]) end
-local groups = tonumber(ARGV[7 + tfCount])
-local perGroup = 4 + 2 * tfCount
-local queue = KEYS[1]
-local result = {}
-local a = 8 + tfCount -- first argument of the first group
-for g = 0, groups - 1 do
-  local b = 4 + perGroup * g
-  local ticksKey, seqKey, seenKey, deltaKey = KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
-  local channel, pair, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+local tfMs = {}
+for f = 1, tfCount do tfMs[f] = tonumber(ARGV[6 + f]) * 1000 end
+local groupCount = tonumber(ARGV[7 + tfCount])
+
+-- Pass 1: where each group's keys and ticks are, and its candle tail. Nothing is written, so a
+-- group whose caches were not all passed can still be sent back.
+local groups = {}
+local a, b = 8 + tfCount, 4
+local retry = false
+for g = 1, groupCount do
+  local grp = { keys = b, channel = ARGV[a], pair = ARGV[a + 1], passed = {} }
+  local w = tonumber(ARGV[a + 2])
   a = a + 3
-  local bodies, ts, prices, ids = {}, {}, {}, {}
+  for i = 1, w do grp.passed[tonumber(ARGV[a + i - 1])] = b + 5 + 2 * (i - 1) end
+  a = a + w
+  grp.n, grp.args = tonumber(ARGV[a]), a + 1
+  a = a + 1 + 4 * grp.n
+  b = b + 5 + 2 * w
+  local fast = redis.call('HGET', KEYS[grp.keys + 4], 'f')
+  grp.mask = 0
+  if fast then
+    grp.fast = fast_decode(fast)
+    for i = 1, grp.fast.n do
+      local f = grp.fast.nums[4 * i - 3]
+      grp.mask = bit.bor(grp.mask, bit.lshift(1, f - 1))
+      if not grp.passed[f] then retry = true end
+    end
+  end
+  groups[g] = grp
+end
+if retry then
+  local reply = { -1 }
+  for g = 1, groupCount do reply[g + 1] = groups[g].mask end
+  return reply
+end
+
+-- Whether every view of the group's caches still exists (a view expires with its cstate).
+local function all_views_exist(grp)
+  local views = {}
+  for i = 1, grp.fast.n do views[i] = KEYS[grp.passed[grp.fast.nums[4 * i - 3]] + 1] end
+  return redis.call('EXISTS', unpack(views)) == #views
+end
+
+-- The common case: every tick is the pair's newest and inside the range of every forming
+-- candle, so each view changes from its close on (close, volume) and only ctail's f changes.
+-- Returns false, having written nothing, when that is not so.
+local function fast_path(grp, ts, ids, prices, last)
+  local F = grp.fast
+  if F.fend < 0 then return false end
+  local c, ca, ck = F.c, F.ca, F.ck
+  for i = 1, #ts do
+    local t, k, p = ts[i], ids[i], tonumber(prices[i])
+    if t >= F.fend or p > F.hmin or p < F.lmax or not before(ca, ck, t, k) then return false end
+    c, ca, ck = prices[i], t, k
+  end
+  if not all_views_exist(grp) then return false end
+  local head = c .. ',"volume":'
+  local ends = {}
+  local nums = F.nums
+  for i = 4, 4 * F.n, 4 do
+    local vs = tostring(last - nums[i - 1]) -- (below 10^14 a whole number prints as one)
+    local len = #head + #vs + 1
+    local room = nums[i]
+    if len > room then
+      room = len
+      nums[i] = len
+    end
+    local e = ends[room - len]
+    if not e then
+      e = '}' .. string.rep(' ', room - len) .. ']'
+      ends[room - len] = e
+    end
+    redis.call('SETRANGE', KEYS[grp.passed[nums[i - 3]] + 1], nums[i - 2], head .. vs .. e)
+  end
+  F.c, F.ca, F.ck = c, ca, ck
+  redis.call('HSET', KEYS[grp.keys + 4], 'f', fast_encode(F))
+  return true
+end
+
+-- Any other case: the whole tail, tick by tick (see apply_tick), dropping caches whose view is gone.
+local function slow_path(grp, ts, ids, prices, first, last)
+  local tailKey = KEYS[grp.keys + 4]
+  local tail = tail_load(tailKey)
+  local tfs = {}
+  for _, r in ipairs(tail.tfs) do
+    local k = grp.passed[r.f]
+    local x = { r = r, f = r.f, size = tfMs[r.f], state = KEYS[k], view = KEYS[k + 1], render = false, high = false, expire = false, drop = false }
+    if redis.call('EXISTS', x.view) == 1 then tfs[#tfs + 1] = x else redis.call('DEL', x.state) end
+  end
+  for i = 1, #ts do apply_tick(tail, tfs, ts[i], ids[i], prices[i], first + i - 1) end
+  local kept, records, mask = {}, {}, 0
+  for _, x in ipairs(tfs) do
+    if x.drop then
+      redis.call('DEL', x.state, x.view)
+    else
+      kept[#kept + 1], records[#records + 1] = x, x.r
+      mask = bit.bor(mask, bit.lshift(1, x.f - 1))
+    end
+  end
+  write_views(tail, kept, candleCap, last)
+  tail.tfs = records
+  tail_store(tailKey, tail)
+  return mask
+end
+
+-- Pass 2: store.
+local result = {}
+local queued = 0
+for g = 1, groupCount do
+  local grp = groups[g]
+  local kb = grp.keys
+  local ticksKey, seqKey, seenKey, deltaKey = KEYS[kb], KEYS[kb + 1], KEYS[kb + 2], KEYS[kb + 3]
+  local bodies, ts, stamps, prices, ids = {}, {}, {}, {}, {}
   local newest = 0
-  for i = 1, n do
-    local identity, t, price, body = ARGV[a], tonumber(ARGV[a + 1]), ARGV[a + 2], ARGV[a + 3]
-    a = a + 4
-    if redis.call('ZADD', seenKey, 'NX', t, identity) == 1 then
+  -- Dedup: one tick alone asks ZADD NX; more ask ZMSCORE once (a repeat inside the batch counts
+  -- as seen) and add the new ones with one ZADD.
+  local known
+  if grp.n > 1 then
+    local asked = {}
+    for i = 0, grp.n - 1 do asked[i + 1] = ARGV[grp.args + 4 * i] end
+    known = {}
+    for i = 1, grp.n, 1000 do
+      local part = redis.call('ZMSCORE', seenKey, unpack(asked, i, math.min(i + 999, grp.n)))
+      for j = 1, #part do known[i + j - 1] = part[j] end
+    end
+  end
+  local inBatch, adds = {}, {}
+  local at = grp.args
+  for i = 1, grp.n do
+    local identity, stamp = ARGV[at], ARGV[at + 1]
+    local t = tonumber(stamp)
+    local new
+    if known then
+      new = not known[i] and not inBatch[identity]
+      if new then
+        inBatch[identity] = true
+        adds[#adds + 1], adds[#adds + 2] = stamp, identity
+      end
+    else
+      new = redis.call('ZADD', seenKey, 'NX', t, identity) == 1
+    end
+    if new then
       local k = #bodies + 1
-      bodies[k], ts[k], prices[k], ids[k] = body, t, price, identity
+      bodies[k], ts[k], stamps[k], prices[k], ids[k] = ARGV[at + 3], t, stamp, ARGV[at + 2], identity
       if t > newest then newest = t end
       result[#result + 1] = -1 -- replaced by the seq below
     else
       result[#result + 1] = 0
     end
+    at = at + 4
   end
+  for i = 1, #adds, 1000 do redis.call('ZADD', seenKey, 'NX', unpack(adds, i, math.min(i + 999, #adds))) end
   local fresh = #bodies
   if fresh > 0 then
     local last = redis.call('INCRBY', seqKey, fresh)
@@ -61,36 +191,36 @@ for g = 0, groups - 1 do
       local seq = first + i - 1
       local json = bodies[i] .. ',"seq":' .. seq .. '}'
       full[i] = json
-      deltas[i] = seq .. SEP .. string.format('%d', ts[i]) .. SEP .. prices[i] .. SEP .. ids[i]
-      redis.call('PUBLISH', channel, json)
+      deltas[i] = seq .. SEP .. stamps[i] .. SEP .. prices[i] .. SEP .. ids[i]
+      redis.call('PUBLISH', grp.channel, json)
     end
     -- One queue entry for the group: the persister's work per tick stays small at high rates.
-    redis.call('XADD', queue, '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
-    redis.call('INCRBY', KEYS[3], fresh)
+    redis.call('XADD', KEYS[1], '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
+    queued = queued + fresh
     -- LPUSH takes many values at once; unpack is bounded by Lua's stack, so push in chunks.
+    local deltaLen = 0
     for i = 1, fresh, 1000 do
       local j = math.min(i + 999, fresh)
       redis.call('LPUSH', ticksKey, unpack(full, i, j))
-      redis.call('LPUSH', deltaKey, unpack(deltas, i, j))
+      deltaLen = redis.call('LPUSH', deltaKey, unpack(deltas, i, j))
     end
     redis.call('LTRIM', ticksKey, 0, cap - 1)
-    redis.call('LTRIM', deltaKey, 0, deltaCap - 1)
-    redis.call('SADD', KEYS[2], pair)
-    redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. (newest - window))
-    if redis.call('ZCARD', seenKey) > seenCap then
-      redis.call('ZREMRANGEBYRANK', seenKey, 0, -(seenCap + 1))
-    end
-    -- Candle caches that exist are kept current here, so a read never misses an accepted tick.
-    for f = 1, tfCount do
-      local stateKey, viewKey = KEYS[b + 2 + 2 * f], KEYS[b + 3 + 2 * f]
-      if redis.call('EXISTS', stateKey) == 1 then
-        apply_ticks(stateKey, tfs[f], ts, prices, ids)
-        render(stateKey, viewKey, candleCap)
+    -- cdelta and seen are internal: trimmed now and then, not on every call.
+    if deltaLen > deltaCap + 1000 then redis.call('LTRIM', deltaKey, 0, deltaCap - 1) end
+    redis.call('SADD', KEYS[2], grp.pair)
+    if math.floor(last / 256) ~= math.floor((first - 1) / 256) then
+      redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. (newest - window))
+      if redis.call('ZCARD', seenKey) > seenCap then
+        redis.call('ZREMRANGEBYRANK', seenKey, 0, -(seenCap + 1))
       end
+    end
+    -- The caches that exist are kept current here, so a read never misses an accepted tick.
+    if grp.fast and not fast_path(grp, ts, ids, prices, last) then
+      grp.mask = slow_path(grp, ts, ids, prices, first, last)
     end
     -- fill in the seqs of this group's fresh ticks, in order
     local s = first - 1
-    for r = #result - n + 1, #result do
+    for r = #result - grp.n + 1, #result do
       if result[r] == -1 then
         s = s + 1
         result[r] = s
@@ -98,4 +228,6 @@ for g = 0, groups - 1 do
     end
   end
 end
+if queued > 0 then redis.call('INCRBY', KEYS[3], queued) end
+for g = 1, groupCount do result[#result + 1] = groups[g].mask end
 return result
