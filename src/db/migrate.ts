@@ -4,43 +4,60 @@ import { backoffDelay } from '../lib/backoff.js';
 import type { Logger } from '../observability/logger.js';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
-/** Advisory lock id: "QuFLX" in ASCII. Two processes starting together apply each migration once. */
-const LOCK_ID = 0x5175464c58;
+/** First key of the migration lock: "QFLX" in ASCII; the second is the schema's hash. */
+const LOCK_CLASS = 0x51464c58;
+
+/** The migration files, in the order they apply (their names start with a number). */
+export async function migrationFiles(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+}
+
+export async function readMigration(file: string): Promise<string> {
+  return readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
+}
 
 /**
  * Applies the SQL files in migrations/ that this database has not seen, in name order, each in
- * its own transaction, under a session advisory lock so concurrent starts queue up.
+ * its own transaction under a transaction-level advisory lock: concurrent starts queue up and
+ * apply each file once, and nothing outlives the transaction, so it works through a pooler in
+ * transaction mode (Supabase's port 6543), where session locks would stay with a pooled server
+ * connection. NOTICEs a migration raises (its progress) go to the log.
  */
 export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
-  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
-  const client = await pool.connect();
   const applied: string[] = [];
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
+  for (const file of await migrationFiles()) {
+    const client = await pool.connect();
+    const onNotice = (msg: { message?: string }) => log.info({ migration: file }, msg.message ?? '');
+    client.on('notice', onNotice);
+    let fresh = false;
     try {
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-      const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-      for (const file of files) {
-        if (done.has(file)) continue;
-        const sql = await readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
-        await client.query('BEGIN');
-        try {
-          await client.query(sql);
+      await client.query('BEGIN');
+      try {
+        // A long data move must not meet a role's statement_timeout (Supabase sets some).
+        await client.query('SET LOCAL statement_timeout = 0');
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [LOCK_CLASS]);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+        const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [file]);
+        if (done.rowCount === 0) {
+          log.info({ migration: file }, 'applying database migration');
+          await client.query(await readMigration(file));
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file]);
-          await client.query('COMMIT');
-        } catch (err) {
-          await client.query('ROLLBACK');
-          throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+          fresh = true;
         }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`migration ${file} failed: ${(err as Error).message}`);
+      }
+      if (fresh) {
         applied.push(file);
         log.info({ migration: file }, 'database migration applied');
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_ID]);
+      client.off('notice', onNotice);
+      client.release();
     }
-  } finally {
-    client.release();
   }
   return applied;
 }

@@ -146,7 +146,7 @@ describe('candle cache mechanics', () => {
       const client = await db.pool.connect();
       const query = client.query.bind(client) as (...a: unknown[]) => unknown;
       client.query = ((...args: unknown[]) => {
-        if (String(args[0]).includes('FROM tick_rollups')) aggregations++;
+        if (/FROM tick_rollups[\s\S]*GROUP BY/.test(String(args[0]))) aggregations++;
         return query(...args);
       }) as typeof client.query;
       return client;
@@ -219,9 +219,11 @@ describe('candle cache mechanics', () => {
       }
       await insertTicks(db.pool, ticks.map(toRow));
       const tf: Timeframe = TIMEFRAMES[Math.floor(random() * TIMEFRAMES.length)]!;
-      const stored = (await db.pool.query('SELECT price, "timestamp", tick_key FROM historical_ticks WHERE pair = $1', [pair])).rows.map(
-        (r) => ({ price: r.price as number, timestamp: Number(r.timestamp), key: r.tick_key as string }),
-      );
+      const stored = (await db.pool.query('SELECT price, "timestamp", feed_id FROM historical_ticks WHERE pair = $1', [pair])).rows.map((r) => {
+        const timestamp = asEpochMs(Number(r.timestamp));
+        const key = tickIdentity({ pair, price: r.price as number, timestamp, ...(r.feed_id === null ? {} : { id: r.feed_id as string }) });
+        return { price: r.price as number, timestamp, key };
+      });
       const sql = await candlesBetween(db.pool, pair, tf, 0, 4_000_000_000);
       expect(sql).toEqual(aggregateStates(stored, tf));
       expect(sql.reduce((s, c) => s + c.volume, 0)).toBe(stored.length);

@@ -100,8 +100,8 @@ const tick = (pair: string, price: number, dt: number, id?: string | number): Ti
 /** Every stored row's identity-bearing columns, in a stable order. */
 async function rows(db: TestSchema, pair?: string) {
   const r = await db.pool.query(
-    `SELECT pair, price, "timestamp"::text AS timestamp, feed_id, tick_key FROM historical_ticks
-     WHERE $1::text IS NULL OR pair = $1 ORDER BY pair, "timestamp", tick_key`,
+    `SELECT pair, price, "timestamp"::text AS timestamp, feed_id FROM historical_ticks
+     WHERE $1::text IS NULL OR pair = $1 ORDER BY pair, "timestamp", price, feed_id COLLATE "C"`,
     [pair ?? null],
   );
   return r.rows;
