@@ -3,6 +3,7 @@ import { CandleService } from './candles/candle-service.js';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
+import { TickRetention } from './db/tick-retention.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
 import { Simulator } from './feeds/simulator.js';
@@ -106,8 +107,14 @@ export class QuflxApp {
           await persister.close();
         },
       });
-      const schemaReady = migrateWithRetry(database.pool, log, stopMigrating.signal).then((ok) => {
-        if (ok) persister.start();
+      const retention = new TickRetention(database.pool, log, { days: config.tickRetentionDays });
+      closers.push({ name: 'tick retention', close: () => retention.close() });
+      const schemaReady = migrateWithRetry(database.pool, log, stopMigrating.signal).then(async (ok) => {
+        if (!ok) return ok;
+        // Before the first write; a failure here only delays it to the first retention run.
+        await retention.publishSetting().catch((err) => log.warn({ err: (err as Error).message }, 'tick retention: setting not saved yet'));
+        persister.start();
+        retention.start();
         return ok;
       });
 

@@ -1,8 +1,9 @@
 /**
- * QuFLX command line: CSV import and export of historical ticks.
+ * QuFLX command line: CSV import and export of historical ticks, and database figures.
  *
  *   npm run cli -- import <file.csv> [--skip-invalid]
  *   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+ *   npm run cli -- db stats [--limit 500MB] [--json]
  *
  * Exit status: 0 done; 1 nothing imported (invalid lines, not a tick CSV) or a failure; 2 bad usage.
  */
@@ -15,6 +16,7 @@ import { loadConfig, type Config, type LogLevel } from './config/config.js';
 import { ConfigError } from './core/errors.js';
 import { pairProblem } from './core/pair.js';
 import { Database } from './db/database.js';
+import { formatBytes, parseSize, readDbStats, sizeOutlook } from './db/db-stats.js';
 import { migrate } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
 import { openServices, type Services } from './runtime/services.js';
@@ -24,6 +26,7 @@ import { CsvFileError, formatLineIssue, importCsv, refreshCandleCache, type Impo
 const USAGE = `Usage:
   npm run cli -- import <file.csv> [--skip-invalid]
   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+  npm run cli -- db stats [--limit <size>] [--json]
 
 import   Adds the ticks of a CSV file (header: pair,price,timestamp and optionally id) to the
          database, in one transaction. Every line is checked; if any is invalid, nothing is
@@ -34,6 +37,9 @@ export   Writes a pair's stored ticks in time order as CSV (pair,price,timestamp
          or to standard output. --from and --to are inclusive; each is an ISO 8601 date or
          date-time (2024-11-22, 2024-11-22T18:26:40.123Z; UTC unless an offset is given) or
          epoch milliseconds.
+db stats Stored ticks, bytes per tick on disk, ticks per day, the oldest and newest tick, and
+         how many days until the database reaches --limit (500MB, 8GB, 1.5GiB; default
+         500MB, Supabase's free tier) at the current rate. --json prints one JSON object.
 
 Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX,
 LOG_LEVEL (default warn). Unset URLs: the servers of a running QuFLX, else embedded ones.
@@ -45,7 +51,11 @@ class UsageError extends Error {}
 type Command =
   | { kind: 'help' }
   | { kind: 'import'; file: string; skipInvalid: boolean }
-  | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null };
+  | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null }
+  | { kind: 'db-stats'; limit: number; json: boolean };
+
+/** Supabase's free tier. */
+const DEFAULT_LIMIT = '500MB';
 
 function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
@@ -101,6 +111,17 @@ function parseCommand(argv: string[]): Command {
     const out = values.out;
     if (out === '') throw new UsageError('export: --out needs a file name');
     return { kind: 'export', pair, from, to, out: typeof out === 'string' ? out : null };
+  }
+  if (name === 'db') {
+    const { values, positionals } = parsed({ limit: { type: 'string' }, json: { type: 'boolean' } });
+    if (values.help) return { kind: 'help' };
+    if (positionals[0] !== 'stats' || positionals.length > 1) {
+      throw new UsageError(positionals.length === 0 ? 'db: which command? (stats)' : `db: unknown command ${JSON.stringify(positionals.join(' '))}`);
+    }
+    const raw = typeof values.limit === 'string' ? values.limit : DEFAULT_LIMIT;
+    const limit = parseSize(raw);
+    if (limit === null) throw new UsageError(`db stats: --limit ${JSON.stringify(raw)}: expected a size such as 500MB, 8GB or 1.5GiB`);
+    return { kind: 'db-stats', limit, json: values.json === true };
   }
   throw new UsageError(`unknown command ${JSON.stringify(name)}`);
 }
@@ -245,8 +266,11 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
     const client = await db.pool.connect();
     let rows: number;
     try {
+      // One snapshot, and the cursor inside a transaction (a pooler in transaction mode needs that).
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const out = partial === null ? process.stdout : createWriteStream(partial);
       rows = await exportCsv(client, { pair: cmd.pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
+      await client.query('COMMIT');
     } catch (err) {
       client.release(true);
       if (partial) await rm(partial, { force: true });
@@ -261,6 +285,51 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
     await db.close();
     await services.close();
   }
+}
+
+async function runDbStats(cmd: Extract<Command, { kind: 'db-stats' }>, config: Config, log: Logger): Promise<number> {
+  const { services, db } = await openDatabase(config, log);
+  try {
+    const stats = await readDbStats(db.pool);
+    const outlook = sizeOutlook(stats, cmd.limit);
+    if (cmd.json) {
+      const days = outlook.daysUntilLimit;
+      console.log(JSON.stringify({ ...stats, ...outlook, limitBytes: cmd.limit, daysUntilLimit: days === Infinity ? null : days, levelsOffBelowLimit: days === Infinity }));
+      return 0;
+    }
+    const n = (x: number) => Math.round(x).toLocaleString('en-US');
+    const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC'));
+    const lines: [string, string][] = [
+      ['ticks stored', `${n(stats.ticks)} in ${plural(stats.partitions, 'day partition')}`],
+      ['oldest tick', time(stats.oldest)],
+      ['newest tick', time(stats.newest)],
+      ['bytes per tick', stats.bytesPerTick === null ? '-' : `${stats.bytesPerTick.toFixed(1)} (${formatBytes(stats.tickBytes)}: heap, indexes and TOAST of the partitions, tick_pairs, tick_days)`],
+      ['ticks per day', stats.ticksPerDay === null ? '- (no ticks in the last 7 days)' : `${n(stats.ticksPerDay)} (the last 7 days, or since the first tick)`],
+      ['growth per day', outlook.growthPerDay === null ? '-' : `${formatBytes(outlook.growthPerDay)} of ticks`],
+      ['candles', `${formatBytes(stats.rollupBytes)} of rollups (hourly ones kept for good)`],
+      ['database size', formatBytes(stats.databaseBytes)],
+      [
+        'retention',
+        stats.retentionDays === null
+          ? 'none: ticks are kept for good (TICK_RETENTION_DAYS unset)'
+          : `${plural(stats.retentionDays, 'day')} (TICK_RETENTION_DAYS)${outlook.levelsOffAt === null ? '' : `: the database levels off at about ${formatBytes(outlook.levelsOffAt)}`}`,
+      ],
+      [`until ${formatBytes(cmd.limit)}`, untilText(outlook.daysUntilLimit)],
+    ];
+    for (const [k, v] of lines) console.log(`${k.padEnd(16)} ${v}`);
+    for (const d of stats.days) console.log(`  ${d.day}  ${n(d.ticks).padStart(12)} ticks`);
+    return 0;
+  } finally {
+    await db.close();
+    await services.close();
+  }
+}
+
+function untilText(days: number | null): string {
+  if (days === null) return '- (no current rate)';
+  if (days === Infinity) return 'never at this rate: the retention keeps it below';
+  if (days === 0) return 'reached already';
+  return days < 1 ? `${(days * 24).toFixed(1)} hours at the current rate` : `${days.toFixed(1)} days at the current rate`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -301,6 +370,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    if (cmd.kind === 'db-stats') return await runDbStats(cmd, config, log);
     return cmd.kind === 'import' ? await runImport(cmd, config, log, controller.signal) : await runExport(cmd, config, log, controller.signal);
   } catch (err) {
     if (interrupted) return 130;

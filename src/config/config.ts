@@ -28,6 +28,8 @@ export interface Config {
   keyPrefix: string;
   /** This process's consumer name in the persist queue's group: stable across restarts, distinct per process. */
   persistConsumer: string;
+  /** Ticks older than this many days are dropped (whole days at a time); null: kept for good. */
+  tickRetentionDays: number | null;
 }
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
@@ -120,6 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str('QUFLX_DATA_DIR') ?? '.data',
     keyPrefix: str('REDIS_KEY_PREFIX') ?? '',
     persistConsumer: str('PERSIST_CONSUMER') ?? `${hostname()}-${port}`,
+    tickRetentionDays: str('TICK_RETENTION_DAYS') === undefined ? null : int('TICK_RETENTION_DAYS', 1, 1, 36_500),
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
+import { libpqUrl } from './connection-url.js';
 
 export type DatabaseKind = 'external' | 'embedded';
 
@@ -13,7 +14,7 @@ export class Database {
     readonly kind: DatabaseKind,
     log: Logger,
   ) {
-    this.pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
+    this.pool = new pg.Pool({ connectionString: libpqUrl(url), max: 5, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
     // An idle client losing its link must not crash the process; the next query reconnects.
     this.pool.on('error', (err) => log.warn({ err: err.message }, 'database connection error'));
   }
