@@ -5,7 +5,9 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { TEST_DATABASE_URL } from './test-app.js';
+import { QuflxApp } from '../../src/app.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { deleteKeys, TEST_DATABASE_URL, TEST_REDIS_URL, testConfig, uniquePrefix } from './test-app.js';
 
 const PGBOUNCER = '/usr/sbin/pgbouncer';
 
@@ -159,6 +161,57 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       } finally {
         await c.end();
       }
+    },
+  };
+}
+
+/** A pooler in transaction mode in front of a database of its own; close() stops both. */
+export interface PooledDatabase {
+  db: TestDatabase;
+  bouncer: PgBouncer;
+  /** Through the pooler. */
+  url: string;
+  /** Straight to PostgreSQL, for the test's own checks. */
+  direct: pg.Pool;
+  count(sql?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function pooledDatabase(options: { tls?: boolean } = {}): Promise<PooledDatabase> {
+  const db = await createTestDatabase();
+  let bouncer: PgBouncer;
+  try {
+    bouncer = await PgBouncer.start(options);
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  const direct = new pg.Pool({ connectionString: db.url, max: 2 });
+  direct.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
+  return {
+    db,
+    bouncer,
+    url: bouncer.url(db.name),
+    direct,
+    count: async (sql = 'SELECT count(*)::int AS n FROM historical_ticks') => (await direct.query<{ n: number }>(sql)).rows[0]!.n,
+    close: async () => {
+      await direct.end();
+      await bouncer.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** QuFLX (no feed) on `databaseUrl` with a key prefix of its own; close() also deletes its keys. */
+export async function startAppOn(databaseUrl: string, env: Record<string, string> = {}): Promise<{ app: QuflxApp; close(): Promise<void> }> {
+  const prefix = uniquePrefix();
+  const config = testConfig({ DATABASE_URL: databaseUrl, BATCH_INTERVAL_MS: '200', ...env });
+  const app = await QuflxApp.start(config, createLogger(config.logLevel), { keyPrefix: prefix, persistConsumer: `pooled-${prefix}` });
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await deleteKeys(TEST_REDIS_URL, prefix);
     },
   };
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, test } from 'vitest';
-import { QuflxApp } from '../../src/app.js';
 import { aggregate } from '../../src/core/candle.js';
 import { tickIdentity } from '../../src/core/identity.js';
 import type { Tick } from '../../src/core/tick.js';
@@ -13,37 +12,14 @@ import { migrate, migrationFiles } from '../../src/db/migrate.js';
 import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, PgBouncer } from '../helpers/pgbouncer.js';
-import { deleteKeys, getJson, postTicks, TEST_REDIS_URL, testConfig, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { pooledDatabase, startAppOn } from '../helpers/pgbouncer.js';
+import { deleteKeys, getJson, postTicks, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 
 const log = createLogger('silent');
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A pooler in transaction mode in front of a database of the test's own. */
-async function pooled(options: { tls?: boolean } = {}) {
-  const db = await createTestDatabase();
-  cleanups.push(() => db.drop());
-  const bouncer = await PgBouncer.start(options);
-  cleanups.push(() => bouncer.stop());
-  const direct = new pg.Pool({ connectionString: db.url, max: 2 });
-  direct.on('error', () => undefined); // the database is dropped WITH (FORCE) at the end
-  cleanups.push(() => direct.end());
-  return { db, bouncer, direct, count: async () => Number((await direct.query('SELECT count(*) AS n FROM historical_ticks')).rows[0].n) };
-}
-
-async function startApp(databaseUrl: string, env: Record<string, string> = {}): Promise<{ app: QuflxApp; prefix: string }> {
-  const prefix = uniquePrefix();
-  cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-  const app = await QuflxApp.start(testConfig({ DATABASE_URL: databaseUrl, BATCH_INTERVAL_MS: '200', ...env }), log, {
-    keyPrefix: prefix,
-    persistConsumer: `bouncer-${prefix}`,
-  });
-  cleanups.push(() => app.close());
-  return { app, prefix };
-}
 
 /** `n` ticks of `pair` every 20 s from `start`, with ids from `firstId` when given. */
 function ticks(pair: string, n: number, start: number, firstId?: number): Tick[] {
@@ -57,8 +33,8 @@ function ticks(pair: string, n: number, start: number, firstId?: number): Tick[]
 
 describe('QuFLX through a pooler in transaction mode (Supabase port 6543)', () => {
   test('migrations, the persister, cache fills, CSV import and export, and db stats', async () => {
-    const { db, bouncer, direct, count } = await pooled();
-    const url = bouncer.url(db.name);
+    const { db, url, direct, count, close } = await pooledDatabase();
+    cleanups.push(close);
 
     // Three processes migrating at once, each statement on whichever server connection is free:
     // the transaction-level lock still applies each migration once.
@@ -68,7 +44,8 @@ describe('QuFLX through a pooler in transaction mode (Supabase port 6543)', () =
     expect(applied.flat().sort()).toEqual(await migrationFiles());
 
     // The persister and a cache fill (REPEATABLE READ) through the pooler.
-    const { app } = await startApp(url);
+    const { app, close: closeApp } = await startAppOn(url);
+    cleanups.push(closeApp);
     const start = Date.now() - 3 * 3_600_000;
     const eur = ticks('EUR/USD_otc', 400, start);
     const gbp = ticks('GBP/USD_otc', 300, start, 5_000_000);
@@ -77,7 +54,7 @@ describe('QuFLX through a pooler in transaction mode (Supabase port 6543)', () =
     const candles = await getJson(`${app.url}/api/candles?pair=GBP/USD_otc&timeframe=1M&limit=500`);
     expect(candles.source).toBe('database');
     expect(candles.candles).toEqual(aggregate(gbp.map((t) => ({ ...t, key: tickIdentity(t) })), '1M'));
-    await app.close();
+    await closeApp();
 
     // CSV through the CLI: the export's cursor and the import's batches each inside one transaction.
     const dir = await mkdtemp(path.join(tmpdir(), 'quflx-bouncer-'));
@@ -107,7 +84,8 @@ describe('QuFLX through a pooler in transaction mode (Supabase port 6543)', () =
   }, 180_000);
 
   test('sslmode=require in DATABASE_URL is honoured: TLS without verifying the certificate, as libpq does', async () => {
-    const { db, bouncer, count } = await pooled({ tls: true });
+    const { db, bouncer, count, close } = await pooledDatabase({ tls: true });
+    cleanups.push(close);
     // This pooler refuses clients without TLS ...
     const plain = new Database(bouncer.url(db.name), 'external', log);
     cleanups.push(() => plain.close());
