@@ -4,6 +4,7 @@
  *   npm run cli -- import <file.csv> [--skip-invalid]
  *   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
  *   npm run cli -- db stats [--limit 500MB] [--json]
+ *   npm run cli -- db schema
  *
  * Exit status: 0 done; 1 nothing imported (invalid lines, not a tick CSV) or a failure; 2 bad usage.
  */
@@ -17,7 +18,7 @@ import { ConfigError } from './core/errors.js';
 import { pairProblem } from './core/pair.js';
 import { Database } from './db/database.js';
 import { formatBytes, parseSize, readDbStats, sizeOutlook } from './db/db-stats.js';
-import { migrate } from './db/migrate.js';
+import { migrate, pasteableSchema } from './db/migrate.js';
 import type { Logger } from './observability/logger.js';
 import { openServices, type Services } from './runtime/services.js';
 import { exportCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
@@ -27,6 +28,7 @@ const USAGE = `Usage:
   npm run cli -- import <file.csv> [--skip-invalid]
   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
   npm run cli -- db stats [--limit <size>] [--json]
+  npm run cli -- db schema
 
 import   Adds the ticks of a CSV file (header: pair,price,timestamp and optionally id) to the
          database, in one transaction. Every line is checked; if any is invalid, nothing is
@@ -40,6 +42,7 @@ export   Writes a pair's stored ticks in time order as CSV (pair,price,timestamp
 db stats Stored ticks, bytes per tick on disk, ticks per day, the oldest and newest tick, and
          how many days until the database reaches --limit (500MB, 8GB, 1.5GiB; default
          500MB, Supabase's free tier) at the current rate. --json prints one JSON object.
+db schema Prints the whole schema as one SQL script, to paste into Supabase's SQL editor.
 
 Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX,
 LOG_LEVEL (default warn). Unset URLs: the servers of a running QuFLX, else embedded ones.
@@ -52,7 +55,8 @@ type Command =
   | { kind: 'help' }
   | { kind: 'import'; file: string; skipInvalid: boolean }
   | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null }
-  | { kind: 'db-stats'; limit: number; json: boolean };
+  | { kind: 'db-stats'; limit: number; json: boolean }
+  | { kind: 'db-schema' };
 
 /** Supabase's free tier. */
 const DEFAULT_LIMIT = '500MB';
@@ -115,8 +119,9 @@ function parseCommand(argv: string[]): Command {
   if (name === 'db') {
     const { values, positionals } = parsed({ limit: { type: 'string' }, json: { type: 'boolean' } });
     if (values.help) return { kind: 'help' };
+    if (positionals.length === 1 && positionals[0] === 'schema') return { kind: 'db-schema' };
     if (positionals[0] !== 'stats' || positionals.length > 1) {
-      throw new UsageError(positionals.length === 0 ? 'db: which command? (stats)' : `db: unknown command ${JSON.stringify(positionals.join(' '))}`);
+      throw new UsageError(positionals.length === 0 ? 'db: which command? (stats, schema)' : `db: unknown command ${JSON.stringify(positionals.join(' '))}`);
     }
     const raw = typeof values.limit === 'string' ? values.limit : DEFAULT_LIMIT;
     const limit = parseSize(raw);
@@ -343,6 +348,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd.kind === 'help') {
     console.log(USAGE);
+    return 0;
+  }
+  if (cmd.kind === 'db-schema') {
+    process.stdout.write(await pasteableSchema());
     return 0;
   }
   let config: Config;

@@ -16,6 +16,30 @@ export async function readMigration(file: string): Promise<string> {
   return readFile(new URL(file, MIGRATIONS_DIR), 'utf8');
 }
 
+/** Bookkeeping of applied migrations (also in the pasted schema, so QuFLX does not apply them again). */
+export const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
+
+/**
+ * Every migration in one script, for a fresh database (Supabase's SQL editor): the same SQL
+ * QuFLX applies at start, each file recorded in schema_migrations, all in one transaction.
+ */
+export async function pasteableSchema(): Promise<string> {
+  const parts = [
+    '-- QuFLX database schema, for pasting whole into Supabase\'s SQL editor on a fresh database.',
+    '-- Generated from src/db/migrations by `npm run cli -- db schema`; QuFLX applies the same files at',
+    '-- start and skips the ones recorded in schema_migrations. Do not edit: regenerate.',
+    'BEGIN;',
+    `${SCHEMA_MIGRATIONS};`,
+  ];
+  for (const file of await migrationFiles()) {
+    parts.push(`\n-- ${'='.repeat(20)} ${file} ${'='.repeat(20)}\n`, (await readMigration(file)).trim());
+    parts.push(`INSERT INTO schema_migrations (version) VALUES ('${file}');`);
+  }
+  parts.push('COMMIT;');
+  return parts.join('\n') + '\n';
+}
+
 /**
  * Applies the SQL files in migrations/ that this database has not seen, in name order, each in
  * its own transaction under a transaction-level advisory lock: concurrent starts queue up and
@@ -28,7 +52,6 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
   for (const file of await migrationFiles()) {
     const client = await pool.connect();
     const onNotice = (msg: { message?: string }) => log.info({ migration: file }, msg.message ?? '');
-    client.on('notice', onNotice);
     let fresh = false;
     try {
       await client.query('BEGIN');
@@ -36,11 +59,11 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
         // A long data move must not meet a role's statement_timeout (Supabase sets some).
         await client.query('SET LOCAL statement_timeout = 0');
         await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [LOCK_CLASS]);
-        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-          version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+        await client.query(SCHEMA_MIGRATIONS);
         const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [file]);
         if (done.rowCount === 0) {
           log.info({ migration: file }, 'applying database migration');
+          client.on('notice', onNotice);
           await client.query(await readMigration(file));
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file]);
           fresh = true;
@@ -55,7 +78,7 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
         log.info({ migration: file }, 'database migration applied');
       }
     } finally {
-      client.off('notice', onNotice);
+      client.removeListener('notice', onNotice);
       client.release();
     }
   }
