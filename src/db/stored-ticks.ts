@@ -167,7 +167,7 @@ export async function findStored(client: pg.Pool | pg.ClientBase, probes: readon
         OFFSET 0) t`);
   }
   for (const [day, byPair] of idRanges) {
-    parts.push(`SELECT t.pair_id, NULL::int8, NULL::float8, t.feed_num, NULL::text
+    parts.push(`SELECT t.pair_id, NULL::int8 AS "timestamp", NULL::float8 AS price, t.feed_num, NULL::text AS feed_text
       FROM ${rangeParams(byPair, ID_GAP)} CROSS JOIN LATERAL (
         SELECT pair_id, feed_num FROM ONLY ${partitionName(day)} t
         WHERE t.pair_id = r.pair_id AND COALESCE(t.feed_num, hashtextextended(t.feed_text, 0)) BETWEEN r.lo AND r.hi
@@ -175,7 +175,7 @@ export async function findStored(client: pg.Pool | pg.ClientBase, probes: readon
         OFFSET 0) t`);
   }
   for (const [day, list] of textIds) {
-    parts.push(`SELECT t.pair_id, NULL::int8, NULL::float8, NULL::int8, t.feed_text
+    parts.push(`SELECT t.pair_id, NULL::int8 AS "timestamp", NULL::float8 AS price, NULL::int8 AS feed_num, t.feed_text
       FROM unnest(${param(list.map((x) => x[0]))}::int4[], ${param(list.map((x) => x[1]))}::text[]) AS r(pair_id, txt) CROSS JOIN LATERAL (
         SELECT pair_id, feed_text FROM ONLY ${partitionName(day)} t
         WHERE t.pair_id = r.pair_id AND COALESCE(t.feed_num, hashtextextended(t.feed_text, 0)) = hashtextextended(r.txt, 0)

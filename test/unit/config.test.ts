@@ -29,6 +29,7 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
     expect(c.candleCacheTtlS).toBe(3600);
     expect(c.ingestToken).toBeUndefined();
     expect(c.logLevel).toBe('info');
+    expect(c.tickRetentionDays).toBeNull();
   });
 
   test('DEFAULT_ASSETS is the documented list', () => {
@@ -162,5 +163,14 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     const err = configError({ PORT: 'abc' });
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe('ConfigError');
+  });
+});
+
+describe('TICK_RETENTION_DAYS', () => {
+  test('unset keeps ticks for good; a whole number of days from 1', () => {
+    expect(loadConfig({ TICK_RETENTION_DAYS: '' }).tickRetentionDays).toBeNull();
+    expect(loadConfig({ TICK_RETENTION_DAYS: '7' }).tickRetentionDays).toBe(7);
+    expect(configError({ TICK_RETENTION_DAYS: '0' }).message).toMatch(/TICK_RETENTION_DAYS=0: must be between 1 and 36500/);
+    expect(configError({ TICK_RETENTION_DAYS: '1.5' }).message).toMatch(/TICK_RETENTION_DAYS="1.5": must be a whole number/);
   });
 });
