@@ -20,6 +20,7 @@ import { measureBaselineLoss, measureOurLoss } from './loss.js';
 import { waitForPersistBacklog } from './persist-backlog.js';
 import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist-throughput.js';
 import { progress } from './progress.js';
+import { measureStorage } from './storage.js';
 import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
 import { round } from './stats.js';
 import { TickFactory } from './tick-factory.js';
@@ -46,6 +47,7 @@ const settings = {
   candleLoadBatch: intSetting('BENCH_CANDLE_LOAD_BATCH', 10_000),
   candleLoadConnections: intSetting('BENCH_CANDLE_LOAD_CONNECTIONS', 2),
   candleSamples: intSetting('BENCH_CANDLE_SAMPLES', 50),
+  storageTicks: intSetting('BENCH_STORAGE_TICKS', 200_000),
 };
 /** Targets on this kind of machine (2 cores): reported next to the figures. */
 const TARGETS = { persistRowsPerS: 100_000, cacheHitP50Ms: 2, dbFallbackP50Ms: 50 };
@@ -246,7 +248,12 @@ async function main(): Promise<Record<string, unknown>> {
     progress(`candles over HTTP: cache hit ${ms(reads.hitHttp)}; database fallback ${ms(reads.fallbackHttp)}`);
     progress(`candles: ${reads.candles} candles per answer; sources as expected: ${reads.sourcesRight}; HTTP and in-process answers agree: ${reads.httpMatches}`);
 
+    progress(`storage: ${fmt(settings.storageTicks)} ticks of the default load per variant (no id, integer id, text id, half and half)`);
+    const storage = await measureStorage(env.databaseUrl, { ticks: settings.storageTicks });
+    progress(`storage: ${storage.storage_bytes_per_tick} bytes per tick (no id ${storage.storage_bytes_per_tick_no_id}, integer id ${storage.storage_bytes_per_tick_integer_id}, text id ${storage.storage_bytes_per_tick_text_id}); ${storage.storage_mb_per_day} MB a day at 7.2M ticks`);
+
     return {
+      ...storage,
       ingest_ticks_per_s: Math.round(ingest.ticksPerS),
       ingest_ticks: ingest.accepted,
       ingest_all_accepted: ingest.allAccepted,

@@ -32,8 +32,8 @@ export interface StorageFigures {
   storage_bytes_per_tick_text_id: number;
   /** The mix at 7.2M ticks a day, MB (10^6 bytes). */
   storage_mb_per_day: number;
-  /** Rollups a day adds at the default load: hourly ones (kept for good) and 5 s + 1 min ones (kept with the ticks). */
-  rollup_mb_per_day_kept: number;
+  /** Rollups a day adds at the default load: hourly ones (kept for good), kB, and 5 s + 1 min ones (kept with the ticks), MB. */
+  rollup_kb_per_day_kept: number;
   rollup_mb_per_day_with_ticks: number;
   storage_ticks_measured: number;
 }
@@ -51,7 +51,7 @@ export async function measureStorage(databaseUrl: string, options: { ticks: numb
     storage_bytes_per_tick_integer_id: round(integer.bytesPerTick),
     storage_bytes_per_tick_text_id: round(text.bytesPerTick),
     storage_mb_per_day: round((DEFAULT_TICKS_PER_DAY * mix.bytesPerTick) / 1e6),
-    rollup_mb_per_day_kept: round(day(PAIRS.length * 24, mix.rollupBytesPerRow)),
+    rollup_kb_per_day_kept: round(1000 * day(PAIRS.length * 24, mix.rollupBytesPerRow)),
     rollup_mb_per_day_with_ticks: round(day(PAIRS.length * (17_280 + 1440), mix.rollupBytesPerRow)),
     storage_ticks_measured: options.ticks,
   };
