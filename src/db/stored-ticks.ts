@@ -45,6 +45,11 @@ const CANDIDATE_DAYS = `
      OR (d.num_lo <= b.nhi AND d.num_hi >= b.nlo)
      OR (d.text_lo <= b.thi COLLATE "C" AND d.text_hi >= b.tlo COLLATE "C")`;
 
+/** A candidate (pair, day) for ticks without an id: its partition exists, its id ranges do not matter. */
+const dayRow = (key: string): DayRow => {
+  const [pairId, day] = key.split('|').map(Number) as [number, number];
+  return { pair_id: pairId, day, num_lo: null, num_hi: null, text_lo: null, text_hi: null };
+};
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 const timeKey = (pairId: number, ts: number, price: number) => `${pairId}|t${ts}|${price}`;
 const numKey = (pairId: number, num: string) => `${pairId}|n${num}`;
@@ -82,9 +87,18 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-/** Indices (into `probes`) of the ticks whose identity is stored in `ticks`. */
-export async function findStored(client: pg.Pool | pg.ClientBase, probes: readonly IdentityProbe[]): Promise<Set<number>> {
+/**
+ * Indices (into `probes`) of the ticks whose identity is stored in `ticks`. `partitioned`: days
+ * whose partitions exist for sure; when every probe is a tick without an id in one of them, the
+ * look at tick_days is skipped.
+ */
+export async function findStored(
+  client: pg.Pool | pg.ClientBase,
+  probes: readonly IdentityProbe[],
+  partitioned: ReadonlySet<number> = new Set(),
+): Promise<Set<number>> {
   if (probes.length === 0) return new Set();
+  const byTimeOnly = probes.every((p) => p.num === null && p.text === null && partitioned.has(dayOf(p.timestamp)));
   const nums = new Map<number, string[]>();
   const texts = new Map<number, string[]>();
   const days = new Set<number>();
@@ -96,14 +110,16 @@ export async function findStored(client: pg.Pool | pg.ClientBase, probes: readon
   const pairs = [...new Set(probes.map((p) => p.pairId))];
   const numBounds = pairs.map((id) => bounds(nums, id, (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)));
   const textBounds = pairs.map((id) => bounds(texts, id, byteOrder));
-  const candidates = await client.query<DayRow>(CANDIDATE_DAYS, [
-    pairs,
-    numBounds.map((b) => b[0]),
-    numBounds.map((b) => b[1]),
-    textBounds.map((b) => b[0]),
-    textBounds.map((b) => b[1]),
-    [...days],
-  ]);
+  const candidates = byTimeOnly
+    ? { rows: [...new Set(probes.map((p) => `${p.pairId}|${dayOf(p.timestamp)}`))].map((k) => dayRow(k)) }
+    : await client.query<DayRow>(CANDIDATE_DAYS, [
+        pairs,
+        numBounds.map((b) => b[0]),
+        numBounds.map((b) => b[1]),
+        textBounds.map((b) => b[0]),
+        textBounds.map((b) => b[1]),
+        [...days],
+      ]);
   if (candidates.rows.length === 0) return new Set();
 
   // What to read in each day partition.
