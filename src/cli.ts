@@ -311,7 +311,7 @@ async function runDbStats(cmd: Extract<Command, { kind: 'db-stats' }>, config: C
       ['bytes per tick', stats.bytesPerTick === null ? '-' : `${stats.bytesPerTick.toFixed(1)} (${formatBytes(stats.tickBytes)}: heap, indexes and TOAST of the partitions, tick_pairs, tick_days)`],
       ['ticks per day', stats.ticksPerDay === null ? '- (no ticks in the last 7 days)' : `${n(stats.ticksPerDay)} (the last 7 days, or since the first tick)`],
       ['growth per day', outlook.growthPerDay === null ? '-' : `${formatBytes(outlook.growthPerDay)} of ticks`],
-      ['candles', `${formatBytes(stats.rollupBytes)} of rollups (hourly ones kept for good)`],
+      ['candles', `${formatBytes(stats.rollupBytes)} of rollups (5 s and 1 min ones go with the ticks, hourly ones stay)`],
       ['database size', formatBytes(stats.databaseBytes)],
       [
         'retention',
