@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { migrate } from '../../src/db/migrate.js';
+import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Persister } from '../../src/persist/persister.js';
@@ -142,6 +143,33 @@ describe('persistence to historical_ticks', () => {
     await waitFor(async () => (await db.count()) === 100_000, 60_000, '100k rows');
     expect(await storedPlaces(db, 'EUR/USD_otc', ticks)).toEqual(range(1, 100_000));
     await waitFor(async () => (await queueState(prefix)).length === 0, 5000, 'queue emptied');
+  });
+
+  test('a CSV import holding its pairs until it commits: the persister gives way (no deadlock) and stores every tick afterwards', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    // Both pairs known (EUR/USD_otc with the lower id, so the persister locks it first, then waits for GBP).
+    await insertTicks(db.pool, makeTicks('EUR/USD_otc', 1, Date.now() - 300_000).map((t) => toRow(t)));
+    await insertTicks(db.pool, makeTicks('GBP/USD_otc', 1, Date.now() - 300_000).map((t) => toRow(t)));
+    const importer = await db.pool.connect();
+    cleanups.push(() => importer.release());
+    await importer.query('BEGIN');
+    await insertTicks(importer, makeTicks('GBP/USD_otc', 100, Date.now() - 200_000).map((t) => toRow(t)));
+    const metrics = new Metrics({ defaultMetrics: false });
+    const p = new Persister(redis, db.pool, new RedisKeys(prefix), metrics, log, { consumer: 'live', batchIntervalMs: 100 });
+    cleanups.push(() => p.close());
+    p.start();
+    await acceptedTicks(prefix, [...makeTicks('EUR/USD_otc', 200), ...makeTicks('GBP/USD_otc', 200, Date.now())]);
+    // Longer than PostgreSQL's deadlock_timeout (1 s): had the persister kept waiting while holding
+    // EUR/USD_otc, the import, asking for it next, would be the one a deadlock check cancels.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await db.count()).toBe(2);
+    expect(await insertTicks(importer, makeTicks('EUR/USD_otc', 50, Date.now() - 250_000).map((t) => toRow(t)))).toBe(50);
+    await importer.query('COMMIT');
+    await waitFor(async () => (await db.count()) === 552, 15_000, 'every tick stored');
+    // It gave up its lock waits meanwhile (and retried), as counted failures.
+    expect((await metrics.persistFailures.get()).values[0]!.value).toBeGreaterThan(0);
   });
 
   test('the same tick twice in the queue is stored once; a poison row goes to rejected_ticks and the rest flows', async () => {

@@ -9,7 +9,7 @@ import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { Database } from '../../src/db/database.js';
 import { migrate, migrationFiles } from '../../src/db/migrate.js';
-import { insertTicks, toRow } from '../../src/db/tick-repository.js';
+import { COPY_THRESHOLD, insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runCli } from '../helpers/cli.js';
 import { pooledDatabase, startAppOn } from '../helpers/pgbouncer.js';
@@ -40,8 +40,15 @@ describe('QuFLX through a pooler in transaction mode (Supabase port 6543)', () =
     // the transaction-level lock still applies each migration once.
     const pools = [1, 2, 3].map(() => new pg.Pool({ connectionString: url, max: 2 }));
     const applied = await Promise.all(pools.map((p) => migrate(p, log)));
-    await Promise.all(pools.map((p) => p.end()));
     expect(applied.flat().sort()).toEqual(await migrationFiles());
+    // A batch over COPY_THRESHOLD goes in with COPY, straight into its day partition (no session
+    // temporary table), twice at once from two pools: stored once.
+    const dayStart = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 2 * 86_400_000;
+    const big = Array.from({ length: COPY_THRESHOLD + 1000 }, (_, i) => ({ pair: 'CHF/JPY_otc', price: 160 + i / 1000, timestamp: asEpochMs(dayStart + 3_600_000 + i * 10), id: i }));
+    expect((await Promise.all(pools.slice(0, 2).map((p) => insertTicks(p, big.map((t) => toRow(t)))))).sort()).toEqual([0, big.length]);
+    await Promise.all(pools.map((p) => p.end()));
+    await direct.query(`DELETE FROM ticks WHERE pair_id = (SELECT id FROM tick_pairs WHERE pair = 'CHF/JPY_otc')`);
+    await direct.query(`DELETE FROM tick_days WHERE pair_id = (SELECT id FROM tick_pairs WHERE pair = 'CHF/JPY_otc')`);
 
     // The persister and a cache fill (REPEATABLE READ) through the pooler.
     const { app, close: closeApp } = await startAppOn(url);
