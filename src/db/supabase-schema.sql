@@ -88,10 +88,11 @@ INSERT INTO schema_migrations (version) VALUES ('001_historical_ticks.sql');
 --   narrow enough for PostgreSQL's split rule for rising keys within a group (nbtsplitloc.c
 --   applies it to tuples of at most two 8-byte columns), so pages fill completely: 28.5 bytes a
 --   tick. A unique (pair_id, "timestamp", price) index is 36 bytes an entry, too wide for that
---   rule, and its pages split in halves: 65 bytes a tick. A tick without an id: about 81 bytes.
+--   rule, and its pages split in halves: 65 bytes a tick. A tick without an id: about 82 bytes.
 -- * Ticks with an id add an index on (pair_id, id key), 28.5 bytes, where the key is the integer
 --   id itself or hashtextextended() of a text id. A hash only narrows the search: the stored id
---   is always compared in full, so two ids with the same hash are both kept. About 117 bytes.
+--   is always compared in full, so two ids with the same hash are both kept. About 119 bytes
+--   with an integer id; a text id adds its length to the row (9 characters: about 134).
 --
 -- Identity and why no unique index holds it: a unique index on a partitioned table must contain
 -- the partition key ("timestamp"), and the identity (pair, id) does not: the same id could come
