@@ -8,6 +8,7 @@ import { tickIdentity } from '../core/identity.js';
 import type { Timeframe } from '../core/timeframe.js';
 import type { Tick } from '../core/tick.js';
 import { asEpochMs } from '../core/units.js';
+import { backoffDelay } from '../lib/backoff.js';
 import { encodeFeedId } from './feed-id.js';
 import { findStored, type IdentityProbe } from './stored-ticks.js';
 import { pairIds } from './tick-pairs.js';
@@ -98,7 +99,8 @@ interface Encoded extends IdentityProbe {
  * batch changes neither. Returns how many rows were new. Rows older than the retention
  * (TICK_RETENTION_DAYS, kept in quflx_settings) are not stored, but counted in their candles
  * once (their identities go to expired_ticks). Everything must commit together: on a client,
- * call it inside a transaction, one call at a time; a pool lends a client and wraps one.
+ * call it inside a transaction, one call at a time; given a pool, it runs in a transaction of
+ * its own (and starts it again when it had to wait too long for a lock).
  *
  * The order matters: partitions first (their lock is taken only to create one), then the pairs'
  * advisory locks, then the identity lookup and the writes, so a tick is never stored twice even
@@ -107,7 +109,7 @@ interface Encoded extends IdentityProbe {
  */
 export async function insertTicks(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  if (db instanceof pg.Pool) return inTransaction(db, (client) => insertTicks(client, rows));
+  if (db instanceof pg.Pool) return insertAlone(db, rows);
   const unique = firstOfEach(rows);
   const ids = await pairIds(db, unique.map((r) => r.pair));
   const retention = (await db.query<{ now_ms: string; days: number | null }>(RETENTION)).rows[0]!;
@@ -148,18 +150,31 @@ function firstOfEach(rows: readonly TickRow[]): TickRow[] {
   return out;
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
+/** Attempts of insertAlone before it gives up: with its backoff, about five minutes. */
+const LOCK_ATTEMPTS = 60;
+
+/**
+ * One batch in a transaction of its own. It never waits long for a lock while holding another
+ * (a CSV import holds its pairs until it commits and may want one more): it gives up the wait
+ * after 0.5 s, below PostgreSQL's deadlock_timeout, rolls back and tries again.
+ */
+async function insertAlone(pool: pg.Pool, rows: readonly TickRow[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL lock_timeout = '500ms'");
+      const n = await insertTicks(client, rows);
+      await client.query('COMMIT');
+      return n;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      if ((code !== '55P03' && code !== '40P01') || attempt >= LOCK_ATTEMPTS) throw err;
+    } finally {
+      client.release();
+    }
+    await new Promise((r) => setTimeout(r, backoffDelay(attempt, 50, 5000)));
   }
 }
 

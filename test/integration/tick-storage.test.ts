@@ -119,6 +119,25 @@ describe('tick identity in compact storage', () => {
   });
 });
 
+describe('a long import and a writer of single batches', () => {
+  test('the batch writer gives way instead of deadlocking with an import that holds its pairs', async () => {
+    const db = await schema();
+    await insert(db, [tick('EUR/USD_otc', 1, -5000), tick('GBP/USD_otc', 1, -5000)]); // EUR/USD_otc: the lower pair id
+    const importer = await db.pool.connect();
+    cleanups.push(() => importer.release());
+    await importer.query('BEGIN');
+    expect(await insertTicks(importer, [toRow(tick('GBP/USD_otc', 2, 0))])).toBe(1);
+    // One batch of both pairs through the pool: it takes EUR/USD_otc, then waits for GBP/USD_otc.
+    const batch = insert(db, [tick('EUR/USD_otc', 3, 10), tick('GBP/USD_otc', 3, 10)]);
+    await new Promise((r) => setTimeout(r, 2500)); // past deadlock_timeout
+    // The import now wants EUR/USD_otc too: it gets it, and is not cancelled as a deadlock.
+    expect(await insertTicks(importer, [toRow(tick('EUR/USD_otc', 2, 0))])).toBe(1);
+    await importer.query('COMMIT');
+    expect(await batch).toBe(2);
+    expect(await db.count()).toBe(6);
+  });
+});
+
 describe('compact storage and db stats', () => {
   test('a mix of ticks with and without ids costs at most 125 bytes each on disk; db stats reports it', async () => {
     const db = await schema();
