@@ -109,18 +109,18 @@ export interface InsertRunResult {
 export interface InsertResults {
   /** insertTicks, batches of 5000 (the unnest statement with its rollup CTE). */
   unnest: InsertRunResult;
-  /** insertTicks, batches of 50,000 (COPY into staging, then the same statement). */
+  /** insertTicks, batches of 50,000 (COPY into the day partition). */
   copy: InsertRunResult;
-  /** The same unnest INSERT ... ON CONFLICT DO NOTHING without the rollup CTE (bench-only SQL): what the rollups cost. */
+  /** The rows alone into ticks (bench-only SQL: no identity lookup, locks or rollups): what those cost. */
   plain: InsertRunResult;
   /** insertTicks, batches of 5000, two connections writing at once (what a second writer would give). */
   twoWriters: InsertRunResult;
 }
 
 const PLAIN_INSERT = `
-  INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)
-  SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])
-  ON CONFLICT (pair, tick_key) DO NOTHING`;
+  INSERT INTO ticks ("timestamp", price, pair_id, feed_num)
+  SELECT u.ts, u.price, p.id, u.num FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::int8[]) AS u(pair, price, ts, num)
+  JOIN tick_pairs p USING (pair)`;
 
 /**
  * Rows as the persister would get them from a live stream of several pairs: ids unique, ticks
@@ -196,15 +196,10 @@ export async function measureInsertTicks(
     const unnest = await timedBatches([client], rowsFor(options.unnestRows), 5000, viaInsertTicks);
     const twoWriters = await timedBatches([client, second], rowsFor(options.unnestRows), 5000, viaInsertTicks);
     const copy = await timedBatches([client], rowsFor(options.copyRows), 50_000, viaInsertTicks);
-    const plain = await timedBatches([client], rowsFor(options.unnestRows, pairs.map((p) => p.replace('/X', '/P'))), 5000, (c, b) =>
-      c.query(PLAIN_INSERT, [
-        b.map((r) => r.pair),
-        b.map((r) => r.price),
-        b.map((r) => r.timestamp),
-        b.map((r) => r.tickKey),
-        b.map((r) => r.feedId),
-        b.map((r) => r.seq),
-      ]),
+    const plainRows = rowsFor(options.unnestRows, pairs.map((p) => p.replace('/X', '/P')));
+    await insertTicks(client, plainRows.slice(0, pairs.length)); // its pairs and day partitions
+    const plain = await timedBatches([client], plainRows.slice(pairs.length), 5000, (c, b) =>
+      c.query(PLAIN_INSERT, [b.map((r) => r.pair), b.map((r) => r.price), b.map((r) => r.timestamp), b.map((r) => r.feedId)]),
     );
     return { unnest, copy, plain, twoWriters };
   } finally {

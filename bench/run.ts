@@ -24,6 +24,7 @@ import { waitForPersistBacklog } from './persist-backlog.js';
 import { measurePaint } from './paint.js';
 import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist-throughput.js';
 import { progress } from './progress.js';
+import { measureStorage } from './storage.js';
 import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
 import { round } from './stats.js';
 import { TickFactory } from './tick-factory.js';
@@ -54,6 +55,7 @@ const settings = {
   hotBulkTicks: intSetting('BENCH_HOT_BULK_TICKS', 100_000),
   workingPointRate: intSetting('BENCH_WP_RATE', 2_000),
   workingPointMs: intSetting('BENCH_WP_MS', 10_000),
+  storageTicks: intSetting('BENCH_STORAGE_TICKS', 200_000),
 };
 /** Targets on this kind of machine (2 cores): reported next to the figures. */
 const TARGETS = { ingestTicksPerS: 200_000, ingestSpeedup: 20, persistRowsPerS: 100_000, cacheHitP50Ms: 2, dbFallbackP50Ms: 50 };
@@ -279,7 +281,12 @@ async function main(): Promise<Record<string, unknown>> {
         `arrival in the page p50 ${paint.arrival.p50} ms; ${paint.fps.toFixed(1)} fps`,
     );
 
+    progress(`storage: ${fmt(settings.storageTicks)} ticks of the default load per variant (no id, integer id, text id, half and half)`);
+    const storage = await measureStorage(env.databaseUrl, { ticks: settings.storageTicks });
+    progress(`storage: ${storage.storage_bytes_per_tick} bytes per tick (no id ${storage.storage_bytes_per_tick_no_id}, integer id ${storage.storage_bytes_per_tick_integer_id}, text id ${storage.storage_bytes_per_tick_text_id}); ${storage.storage_mb_per_day} MB a day at 7.2M ticks`);
+
     return {
+      ...storage,
       paint_p50_ms: round(paint.page.p50),
       paint_p99_ms: round(paint.page.p99),
       paint_probe_p50_ms: round(paint.probe.p50),

@@ -4,6 +4,7 @@ import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
 import { CdpFeed } from './feeds/cdp/cdp-feed.js';
+import { TickRetention } from './db/tick-retention.js';
 import type { Feed } from './feeds/feed.js';
 import { FeedPump } from './feeds/feed-pump.js';
 import { FeedWatch } from './feeds/feed-watch.js';
@@ -26,7 +27,7 @@ import { connectRedis, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
-import { storedPairs } from './db/pair-repository.js';
+import { listStoredPairs } from './db/tick-pairs.js';
 import { checkRedisDurability } from './redis/durability.js';
 import { RedisKeys, redisDatabase } from './redis/keys.js';
 import { PairRegistry } from './redis/pair-registry.js';
@@ -123,13 +124,19 @@ export class QuflxApp {
           await persister.close();
         },
       });
-      const schemaReady = migrateWithRetry(database.pool, log, stopMigrating.signal).then((ok) => {
-        if (ok) persister.start();
+      const retention = new TickRetention(database.pool, log, { days: config.tickRetentionDays });
+      closers.push({ name: 'tick retention', close: () => retention.close() });
+      const schemaReady = migrateWithRetry(database.pool, log, stopMigrating.signal).then(async (ok) => {
+        if (!ok) return ok;
+        // Before the first write; a failure here only delays it to the first retention run.
+        await retention.publishSetting().catch((err) => log.warn({ err: (err as Error).message }, 'tick retention: setting not saved yet'));
+        persister.start();
+        retention.start();
         return ok;
       });
       // The stored pairs keep their names even when Redis lost the registry.
       registry
-        .seedFrom(async () => ((await schemaReady) ? storedPairs(database.pool) : []))
+        .seedFrom(async () => ((await schemaReady) ? listStoredPairs(database.pool) : []))
         .catch((err: Error) => log.warn({ err: err.message }, 'could not seed pair names from the database'));
 
       const feedWatch = new FeedWatch(config.feed.kind, metrics);

@@ -1,8 +1,10 @@
 /**
- * QuFLX command line: CSV import and export of historical ticks.
+ * QuFLX command line: CSV import and export of historical ticks, and database figures.
  *
  *   npm run cli -- import <file.csv> [--skip-invalid]
  *   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+ *   npm run cli -- db stats [--limit 500MB] [--json]
+ *   npm run cli -- db schema
  *
  * Exit status: 0 done; 1 nothing imported (invalid lines, not a tick CSV) or a failure; 2 bad usage.
  */
@@ -15,8 +17,9 @@ import { loadConfig, type Config, type LogLevel } from './config/config.js';
 import { ConfigError } from './core/errors.js';
 import { pairProblem } from './core/pair.js';
 import { Database } from './db/database.js';
-import { migrate } from './db/migrate.js';
-import { storedPairs, storedSpelling } from './db/pair-repository.js';
+import { formatBytes, parseSize, readDbStats, sizeOutlook } from './db/db-stats.js';
+import { migrate, pasteableSchema } from './db/migrate.js';
+import { listStoredPairs, storedSpelling } from './db/tick-pairs.js';
 import { RedisKeys, redisDatabase } from './redis/keys.js';
 import { PairRegistry } from './redis/pair-registry.js';
 import type { Logger } from './observability/logger.js';
@@ -27,6 +30,8 @@ import { connectCliRedis, CsvFileError, formatLineIssue, importCsv, refreshCandl
 const USAGE = `Usage:
   npm run cli -- import <file.csv> [--skip-invalid]
   npm run cli -- export --pair <pair> [--from <time>] [--to <time>] [--out <file.csv>]
+  npm run cli -- db stats [--limit <size>] [--json]
+  npm run cli -- db schema
 
 import   Adds the ticks of a UTF-8 CSV file (header: pair,price,timestamp and optionally id) to
          the database, in one transaction. Every line is checked; if any is invalid, nothing is
@@ -39,6 +44,10 @@ export   Writes a pair's stored ticks in time order as CSV (pair,price,timestamp
          would run as formulas get a leading ' (import takes it off). --from and --to are
          inclusive; each is an ISO 8601 date or date-time (2024-11-22, 2024-11-22T18:26:40.123Z;
          UTC unless an offset is given) or epoch milliseconds.
+db stats Stored ticks, bytes per tick on disk, ticks per day, the oldest and newest tick, and
+         how many days until the database reaches --limit (500MB, 8GB, 1.5GiB; default
+         500MB, Supabase's free tier) at the current rate. --json prints one JSON object.
+db schema Prints the whole schema as one SQL script, to paste into Supabase's SQL editor.
 
 Configuration comes from the environment: DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, MAX_PAIRS,
 LOG_LEVEL (default warn). Unset URLs: the servers of a running QuFLX, else embedded ones.
@@ -50,7 +59,12 @@ class UsageError extends Error {}
 type Command =
   | { kind: 'help' }
   | { kind: 'import'; file: string; skipInvalid: boolean }
-  | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null };
+  | { kind: 'export'; pair: string; from: number | null; to: number | null; out: string | null }
+  | { kind: 'db-stats'; limit: number; json: boolean }
+  | { kind: 'db-schema' };
+
+/** Supabase's free tier. */
+const DEFAULT_LIMIT = '500MB';
 
 function parseCommand(argv: string[]): Command {
   const [name, ...rest] = argv;
@@ -106,6 +120,18 @@ function parseCommand(argv: string[]): Command {
     const out = values.out;
     if (out === '') throw new UsageError('export: --out needs a file name');
     return { kind: 'export', pair, from, to, out: typeof out === 'string' ? out : null };
+  }
+  if (name === 'db') {
+    const { values, positionals } = parsed({ limit: { type: 'string' }, json: { type: 'boolean' } });
+    if (values.help) return { kind: 'help' };
+    if (positionals.length === 1 && positionals[0] === 'schema') return { kind: 'db-schema' };
+    if (positionals[0] !== 'stats' || positionals.length > 1) {
+      throw new UsageError(positionals.length === 0 ? 'db: which command? (stats, schema)' : `db: unknown command ${JSON.stringify(positionals.join(' '))}`);
+    }
+    const raw = typeof values.limit === 'string' ? values.limit : DEFAULT_LIMIT;
+    const limit = parseSize(raw);
+    if (limit === null) throw new UsageError(`db stats: --limit ${JSON.stringify(raw)}: expected a size such as 500MB, 8GB or 1.5GiB`);
+    return { kind: 'db-stats', limit, json: values.json === true };
   }
   throw new UsageError(`unknown command ${JSON.stringify(name)}`);
 }
@@ -202,7 +228,7 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
   let progress: ImportProgressView | null = null;
   try {
     const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });
-    await registry.seedFrom(() => storedPairs(db.pool));
+    await registry.seedFrom(() => listStoredPairs(db.pool));
     progress = new ImportProgressView((await stat(cmd.file)).size, process.stderr.isTTY === true);
     const p = progress;
     let result;
@@ -259,8 +285,11 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
     const client = await db.pool.connect();
     let rows: number;
     try {
+      // One snapshot, and the cursor inside a transaction (a pooler in transaction mode needs that).
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const out = partial === null ? process.stdout : createWriteStream(partial);
       rows = await exportCsv(client, { pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
+      await client.query('COMMIT');
     } catch (err) {
       client.release(true);
       if (partial) await rm(partial, { force: true });
@@ -277,6 +306,51 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
   }
 }
 
+async function runDbStats(cmd: Extract<Command, { kind: 'db-stats' }>, config: Config, log: Logger): Promise<number> {
+  const { services, db } = await openDatabase(config, log);
+  try {
+    const stats = await readDbStats(db.pool);
+    const outlook = sizeOutlook(stats, cmd.limit);
+    if (cmd.json) {
+      const days = outlook.daysUntilLimit;
+      console.log(JSON.stringify({ ...stats, ...outlook, limitBytes: cmd.limit, daysUntilLimit: days === Infinity ? null : days, levelsOffBelowLimit: days === Infinity }));
+      return 0;
+    }
+    const n = (x: number) => Math.round(x).toLocaleString('en-US');
+    const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC'));
+    const lines: [string, string][] = [
+      ['ticks stored', `${n(stats.ticks)} in ${plural(stats.partitions, 'day partition')}`],
+      ['oldest tick', time(stats.oldest)],
+      ['newest tick', time(stats.newest)],
+      ['bytes per tick', stats.bytesPerTick === null ? '-' : `${stats.bytesPerTick.toFixed(1)} (${formatBytes(stats.tickBytes)}: heap, indexes and TOAST of the partitions, tick_pairs, tick_days)`],
+      ['ticks per day', stats.ticksPerDay === null ? '- (no ticks in the last 7 days)' : `${n(stats.ticksPerDay)} (the last 7 days, or since the first tick)`],
+      ['growth per day', outlook.growthPerDay === null ? '-' : `${formatBytes(outlook.growthPerDay)} of ticks`],
+      ['candles', `${formatBytes(stats.rollupBytes)} of rollups (5 s and 1 min ones go with the ticks, hourly ones stay)`],
+      ['database size', formatBytes(stats.databaseBytes)],
+      [
+        'retention',
+        stats.retentionDays === null
+          ? 'none: ticks are kept for good (TICK_RETENTION_DAYS unset)'
+          : `${plural(stats.retentionDays, 'day')} (TICK_RETENTION_DAYS)${outlook.levelsOffAt === null ? '' : `: the database levels off at about ${formatBytes(outlook.levelsOffAt)}`}`,
+      ],
+      [`until ${formatBytes(cmd.limit)}`, untilText(outlook.daysUntilLimit)],
+    ];
+    for (const [k, v] of lines) console.log(`${k.padEnd(16)} ${v}`);
+    for (const d of stats.days) console.log(`  ${d.day}  ${n(d.ticks).padStart(12)} ticks`);
+    return 0;
+  } finally {
+    await db.close();
+    await services.close();
+  }
+}
+
+function untilText(days: number | null): string {
+  if (days === null) return '- (no current rate)';
+  if (days === Infinity) return 'never at this rate: the retention keeps it below';
+  if (days === 0) return 'reached already';
+  return days < 1 ? `${(days * 24).toFixed(1)} hours at the current rate` : `${days.toFixed(1)} days at the current rate`;
+}
+
 async function main(argv: string[]): Promise<number> {
   let cmd: Command;
   try {
@@ -288,6 +362,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd.kind === 'help') {
     console.log(USAGE);
+    return 0;
+  }
+  if (cmd.kind === 'db-schema') {
+    process.stdout.write(await pasteableSchema());
     return 0;
   }
   let config: Config;
@@ -315,6 +393,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    if (cmd.kind === 'db-stats') return await runDbStats(cmd, config, log);
     return cmd.kind === 'import' ? await runImport(cmd, config, log, controller.signal) : await runExport(cmd, config, log, controller.signal);
   } catch (err) {
     if (interrupted) return 130;

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { CandleState } from '../core/candle.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
 import type { EpochSeconds } from '../core/units.js';
+import { encodeFeedId } from './feed-id.js';
+import { findStored } from './stored-ticks.js';
 import { ROLLUP_SIZES } from './tick-repository.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -64,10 +66,14 @@ export async function candlesBetween(db: Queryable, pair: string, tf: Timeframe,
   return rows.rows.map(toState);
 }
 
-/** Newest and oldest tick time (ms) of a pair's stored ticks, or null when it has none. */
+/**
+ * Oldest and newest tick time (ms) of a pair's candles, or null when it has none. From the hourly
+ * rollups, which outlive the ticks (retention), so candles of days whose ticks are gone are found too.
+ */
 export async function tickTimeRange(db: Queryable, pair: string): Promise<{ first: number; last: number } | null> {
   const r = await db.query<{ first: string | null; last: string | null }>(
-    'SELECT min("timestamp") AS first, max("timestamp") AS last FROM historical_ticks WHERE pair = $1',
+    `SELECT (SELECT open_at FROM tick_rollups WHERE pair = $1 AND size = 3600 ORDER BY bucket LIMIT 1) AS first,
+            (SELECT close_at FROM tick_rollups WHERE pair = $1 AND size = 3600 ORDER BY bucket DESC LIMIT 1) AS last`,
     [pair],
   );
   const row = r.rows[0];
@@ -85,12 +91,23 @@ export async function firstCandleTime(db: Queryable, pair: string, tf: Timeframe
   return first == null ? null : Math.floor(Number(first) / size) * size;
 }
 
-/** Which of these tick identities of the pair are stored already. */
+/**
+ * Which of these tick identities (core/identity.ts: `i:<id>` or `t:<timestamp>:<price>`) of the
+ * pair are counted in the rollups already: stored in ticks, or remembered in expired_ticks.
+ */
 export async function storedKeys(db: Queryable, pair: string, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const r = await db.query<{ tick_key: string }>('SELECT tick_key FROM historical_ticks WHERE pair = $1 AND tick_key = ANY($2::text[])', [
-    pair,
+  const id = (await db.query<{ id: number }>('SELECT id FROM tick_pairs WHERE pair = $1', [pair])).rows[0]?.id;
+  if (id === undefined) return new Set();
+  const probes = keys.map((key) => {
+    if (key.startsWith('i:')) return { pairId: id, timestamp: 0, price: 0, ...encodeFeedId(key.slice(2)) };
+    const [, timestamp, price] = /^t:(-?\d+):(.+)$/.exec(key) ?? [];
+    return { pairId: id, timestamp: Number(timestamp), price: Number(price), num: null, text: null };
+  });
+  const found = await findStored(db, probes);
+  const expired = await db.query<{ tick_key: string }>('SELECT tick_key FROM expired_ticks WHERE pair_id = $1 AND tick_key = ANY($2::text[])', [
+    id,
     keys,
   ]);
-  return new Set(r.rows.map((x) => x.tick_key));
+  return new Set([...[...found].map((i) => keys[i]!), ...expired.rows.map((r) => r.tick_key)]);
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
+import { libpqUrl } from './connection-url.js';
 
 export type DatabaseKind = 'external' | 'embedded';
 
@@ -74,7 +75,8 @@ export class Database {
     const lost = new ThrottledLog(log, 5000);
     const stalled = new ThrottledLog(log, 5000);
     this.pool = new pg.Pool({
-      connectionString: url,
+      // sslmode as libpq reads it (require: encrypted, certificate not checked).
+      connectionString: libpqUrl(url),
       max: 5,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,

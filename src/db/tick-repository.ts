@@ -8,6 +8,11 @@ import { tickIdentity } from '../core/identity.js';
 import type { Timeframe } from '../core/timeframe.js';
 import type { Tick } from '../core/tick.js';
 import { asEpochMs } from '../core/units.js';
+import { backoffDelay } from '../lib/backoff.js';
+import { encodeFeedId } from './feed-id.js';
+import { findStored, type IdentityProbe } from './stored-ticks.js';
+import { pairIds } from './tick-pairs.js';
+import { dayOf, DAY_MS, ensureTickPartitions, partitionName } from './tick-partitions.js';
 
 /** One `historical_ticks` row as QuFLX writes it. */
 export interface TickRow {
@@ -30,7 +35,7 @@ export function toRow(tick: Tick & { seq?: number }): TickRow {
   };
 }
 
-/** Above this many rows the ticks go through COPY into a staging table instead of one `unnest`. */
+/** Above this many new rows for one day, they go in with COPY instead of one `unnest` INSERT. */
 export const COPY_THRESHOLD = 20_000;
 
 /** Rollup bucket sizes in seconds (tick_rollups.size) and the timeframe each one is; every timeframe is a multiple of one. */
@@ -40,16 +45,6 @@ export const ROLLUPS = [
   { size: 3600, tf: '1H' },
 ] as const satisfies readonly { size: number; tf: Timeframe }[];
 export const ROLLUP_SIZES = ROLLUPS.map((r) => r.size);
-
-const INSERT_COLUMNS = 'INSERT INTO historical_ticks (pair, price, "timestamp", tick_key, feed_id, seq)';
-const INSERT_TAIL = 'ON CONFLICT (pair, tick_key) DO NOTHING RETURNING pair, tick_key';
-const UNNEST_SOURCE = 'SELECT * FROM unnest($1::varchar[], $2::float8[], $3::int8[], $4::text[], $5::text[], $6::int8[])';
-const INSERT_UNNEST = `${INSERT_COLUMNS} ${UNNEST_SOURCE} ${INSERT_TAIL}`;
-/** The same without RETURNING: when every row is new, there is nothing to learn from the reply. */
-const INSERT_UNNEST_COUNT = `${INSERT_COLUMNS} ${UNNEST_SOURCE} ON CONFLICT (pair, tick_key) DO NOTHING`;
-const INSERT_STAGED = `${INSERT_COLUMNS}
-  SELECT pair, price, "timestamp", tick_key, feed_id, seq FROM ticks_staging
-  ${INSERT_TAIL}`;
 
 /** SQL: the tick of `a` (a_at, a_key) comes before that of `b`, keys in byte order. */
 const earlier = (a: string, b: string) => `(${a}_at < ${b}_at OR (${a}_at = ${b}_at AND ${a}_key COLLATE "C" < ${b}_key COLLATE "C"))`;
@@ -74,68 +69,174 @@ const UPSERT_ROLLUPS = `
     ${pick(earlier('r.close', 'EXCLUDED.close'), 'close_at')},
     ${pick(earlier('r.close', 'EXCLUDED.close'), 'close_key')}`;
 
+/** Adds a batch's new ticks to what tick_days says of each (pair, day). LEAST/GREATEST skip NULLs. Parameters from $<p>. */
+const upsertDaysSql = (p: number) => `
+  INSERT INTO tick_days AS d (pair_id, day, ticks, first_at, last_at, num_lo, num_hi, text_lo, text_hi)
+  SELECT * FROM unnest($${p}::int4[], $${p + 1}::int4[], $${p + 2}::int8[], $${p + 3}::int8[], $${p + 4}::int8[], $${p + 5}::int8[],
+                       $${p + 6}::int8[], $${p + 7}::text[], $${p + 8}::text[])
+  ON CONFLICT (pair_id, day) DO UPDATE SET
+    ticks = d.ticks + EXCLUDED.ticks,
+    first_at = LEAST(d.first_at, EXCLUDED.first_at),
+    last_at = GREATEST(d.last_at, EXCLUDED.last_at),
+    num_lo = LEAST(d.num_lo, EXCLUDED.num_lo),
+    num_hi = GREATEST(d.num_hi, EXCLUDED.num_hi),
+    text_lo = LEAST(d.text_lo, EXCLUDED.text_lo),
+    text_hi = GREATEST(d.text_hi, EXCLUDED.text_hi)`;
+
+/** The retention every writer applies, from the database (the server sets it) and the database's clock. */
+const RETENTION = `SELECT (extract(epoch FROM now()) * 1000)::int8 AS now_ms, tick_retention_days AS days FROM quflx_settings`;
+
+/** One advisory lock per pair, in pair order, until the transaction ends: identity checks of one pair never overlap. */
+const LOCK_PAIRS = `SELECT pg_advisory_xact_lock('tick_pairs'::regclass::oid::int, id) FROM unnest($1::int4[]) AS id`;
+
+/** A row as stored: the pair's id and the feed id split by kind. */
+interface Encoded extends IdentityProbe {
+  row: TickRow;
+}
+
 /**
- * Stores rows once each and folds exactly the newly stored ones into tick_rollups: a retried
- * batch changes neither. Returns how many rows were new. The two statements must commit
- * together: on a client, call it inside a transaction, one call at a time (it uses a savepoint);
- * a pool lends a client and wraps one.
- * The rollup buckets are computed here with the same code as live candles (core/candle.ts).
+ * Stores rows once each and folds exactly the newly counted ones into tick_rollups: a retried
+ * batch changes neither. Returns how many rows were new. Rows older than the retention
+ * (TICK_RETENTION_DAYS, kept in quflx_settings) are not stored, but counted in their candles
+ * once (their identities go to expired_ticks). Everything must commit together: on a client,
+ * call it inside a transaction, one call at a time; given a pool, it runs in a transaction of
+ * its own (and starts it again when it had to wait too long for a lock).
+ *
+ * The order matters: partitions first (their lock is taken only to create one), then the pairs'
+ * advisory locks, then the identity lookup and the writes, so a tick is never stored twice even
+ * by two processes at once (see 002_compact_ticks.sql). The rollup buckets are computed here
+ * with the same code as live candles (core/candle.ts).
  */
 export async function insertTicks(db: pg.Pool | pg.ClientBase, rows: readonly TickRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  if (db instanceof pg.Pool) return inTransaction(db, (client) => insertTicks(client, rows));
-  const fresh = rows.length >= COPY_THRESHOLD ? newRows(rows, await insertByCopy(db, rows)) : await insertByUnnest(db, rows);
-  if (fresh.length > 0) await upsertRollups(db, fresh);
-  return fresh.length;
+  if (db instanceof pg.Pool) return insertAlone(db, rows);
+  const ids = await pairIds(db, rows.map((r) => r.pair));
+  // Every row under its symbol's stored name (one instrument per symbol), then each identity once.
+  const unique = firstOfEach(rows.map((r) => (ids.get(r.pair)!.pair === r.pair ? r : { ...r, pair: ids.get(r.pair)!.pair })));
+  const retention = (await db.query<{ now_ms: string; days: number | null }>(RETENTION)).rows[0]!;
+  const cutoff = retention.days === null ? -Infinity : Number(retention.now_ms) - retention.days * DAY_MS;
+  const encoded: Encoded[] = unique.map((row) => ({
+    row,
+    pairId: ids.get(row.pair)!.id,
+    timestamp: row.timestamp,
+    price: row.price,
+    ...encodeFeedId(row.feedId),
+  }));
+  const keepDays = encoded.filter((e) => e.timestamp >= cutoff).map((e) => dayOf(e.timestamp));
+  await ensureTickPartitions(db, keepDays);
+  await db.query(LOCK_PAIRS, [[...new Set([...ids.values()].map((p) => p.id))].sort((a, b) => a - b)]);
+  const stored = await findStored(db, encoded, new Set(keepDays));
+  const fresh = encoded.filter((e, i) => !stored.has(i) && e.timestamp >= cutoff);
+  const late = encoded.filter((e, i) => !stored.has(i) && e.timestamp < cutoff);
+  await writeRows(db, fresh);
+  const counted = [...fresh.map((e) => e.row), ...(await recordExpired(db, late))];
+  // Rollups and tick_days in one statement (a round trip less per batch).
+  const rollups = counted.length > 0 ? rollupParams(counted) : null;
+  const days = fresh.length > 0 ? dayParams(fresh) : null;
+  if (rollups && days) await db.query(`WITH rollups AS (${UPSERT_ROLLUPS}) ${upsertDaysSql(rollups.length + 1)}`, [...rollups, ...days]);
+  else if (rollups) await db.query(UPSERT_ROLLUPS, rollups);
+  return counted.length;
 }
 
-/** The rows whose identity the INSERT reported as stored now. */
-function newRows(rows: readonly TickRow[], stored: Stored[]): readonly TickRow[] {
-  if (stored.length === rows.length) return rows;
-  const isNew = new Set(stored.map((r) => `${r.pair}\n${r.tick_key}`));
-  return rows.filter((r) => isNew.delete(`${r.pair}\n${r.tickKey}`));
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
+/** The first row of each identity (pair, tick key): a batch may hold a tick twice. */
+function firstOfEach(rows: readonly TickRow[]): TickRow[] {
+  const seen = new Set<string>();
+  const out: TickRow[] = [];
+  for (const r of rows) {
+    const key = `${r.pair}\n${r.tickKey}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(r);
   }
+  return out;
 }
 
-type Stored = { pair: string; tick_key: string };
+/** Attempts of insertAlone before it gives up: with its backoff, about five minutes. */
+const LOCK_ATTEMPTS = 60;
 
 /**
- * One `unnest` INSERT. Usually every row is new and the row count says so; only when some were
- * stored already (a retry, a replay) is the INSERT redone, inside a savepoint, returning which.
+ * One batch in a transaction of its own. It never waits long for a lock while holding another
+ * (a CSV import holds its pairs until it commits and may want one more): it gives up the wait
+ * after 0.5 s, below PostgreSQL's deadlock_timeout, rolls back and tries again.
  */
-async function insertByUnnest(client: pg.ClientBase, rows: readonly TickRow[]): Promise<readonly TickRow[]> {
-  const params = [
-    rows.map((r) => r.pair),
-    rows.map((r) => r.price),
-    rows.map((r) => r.timestamp),
-    rows.map((r) => r.tickKey),
-    rows.map((r) => r.feedId),
-    rows.map((r) => r.seq),
-  ];
-  await client.query('SAVEPOINT insert_ticks');
-  const counted = await client.query(INSERT_UNNEST_COUNT, params);
-  if (counted.rowCount !== rows.length) {
-    await client.query('ROLLBACK TO SAVEPOINT insert_ticks');
-    const stored = await client.query<Stored>(INSERT_UNNEST, params);
-    await client.query('RELEASE SAVEPOINT insert_ticks');
-    return newRows(rows, stored.rows);
+async function insertAlone(pool: pg.Pool, rows: readonly TickRow[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SET LOCAL lock_timeout = '500ms'");
+      const n = await insertTicks(client, rows);
+      await client.query('COMMIT');
+      return n;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      if ((code !== '55P03' && code !== '40P01') || attempt >= LOCK_ATTEMPTS) throw err;
+    } finally {
+      client.release();
+    }
+    await new Promise((r) => setTimeout(r, backoffDelay(attempt, 50, 5000)));
   }
-  await client.query('RELEASE SAVEPOINT insert_ticks');
-  return rows;
+}
+
+/**
+ * Inserts new rows straight into their day partitions (no routing, no conflict handling: the
+ * lookup under the pairs' locks already left out what is stored), sorted by pair and time so
+ * each pair's index entries go in rising order and its pages fill completely.
+ */
+async function writeRows(client: pg.ClientBase, rows: readonly Encoded[]): Promise<void> {
+  const byDay = new Map<number, Encoded[]>();
+  for (const e of rows) {
+    const day = dayOf(e.timestamp);
+    const list = byDay.get(day);
+    if (list) list.push(e);
+    else byDay.set(day, [e]);
+  }
+  for (const [day, list] of byDay) {
+    list.sort((a, b) => a.pairId - b.pairId || a.timestamp - b.timestamp);
+    const table = partitionName(day);
+    if (list.length >= COPY_THRESHOLD) {
+      await copyRows(client, table, list);
+      continue;
+    }
+    await client.query(
+      `INSERT INTO ${table} ("timestamp", price, pair_id, feed_num, feed_text)
+       SELECT * FROM unnest($1::int8[], $2::float8[], $3::int4[], $4::int8[], $5::text[])`,
+      [list.map((e) => e.timestamp), list.map((e) => e.price), list.map((e) => e.pairId), list.map((e) => e.num), list.map((e) => e.text)],
+    );
+  }
+}
+
+/** COPY into the day partition itself: no staging table, so nothing outlives the transaction. */
+async function copyRows(client: pg.ClientBase, table: string, rows: readonly Encoded[]): Promise<void> {
+  // Blocks of rows: one COPY message per row would cost a system call each.
+  const blocks = (function* () {
+    for (let i = 0; i < rows.length; i += 1000) {
+      let block = '';
+      for (const e of rows.slice(i, i + 1000)) {
+        block += `${e.timestamp}\t${e.price}\t${e.pairId}\t${e.num ?? '\\N'}\t${e.text === null ? '\\N' : copyText(e.text)}\n`;
+      }
+      yield block;
+    }
+  })();
+  await pipeline(Readable.from(blocks), client.query(copyFrom(`COPY ${table} ("timestamp", price, pair_id, feed_num, feed_text) FROM STDIN`)));
+}
+
+/** Escapes a value for COPY's text format. */
+function copyText(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** Remembers ticks that arrived older than the retention; returns the ones not seen before (to count in candles). */
+async function recordExpired(client: pg.ClientBase, rows: readonly Encoded[]): Promise<TickRow[]> {
+  if (rows.length === 0) return [];
+  const r = await client.query<{ pair_id: number; tick_key: string }>(
+    `INSERT INTO expired_ticks (pair_id, tick_key) SELECT * FROM unnest($1::int4[], $2::text[])
+     ON CONFLICT DO NOTHING RETURNING pair_id, tick_key`,
+    [rows.map((e) => e.pairId), rows.map((e) => e.row.tickKey)],
+  );
+  const isNew = new Set(r.rows.map((x) => `${x.pair_id}\n${x.tick_key}`));
+  return rows.filter((e) => isNew.has(`${e.pairId}\n${e.row.tickKey}`)).map((e) => e.row);
 }
 
 /** Bucket states of the rows for every rollup size, sorted by (pair, size, bucket). */
@@ -153,9 +254,10 @@ function rollupRows(rows: readonly TickRow[]): { pair: string; size: number; sta
   return out;
 }
 
-async function upsertRollups(client: pg.ClientBase, rows: readonly TickRow[]): Promise<void> {
+/** The parameters of UPSERT_ROLLUPS for these rows. */
+function rollupParams(rows: readonly TickRow[]): unknown[] {
   const buckets = rollupRows(rows);
-  await client.query(UPSERT_ROLLUPS, [
+  return [
     buckets.map((b) => b.pair),
     buckets.map((b) => b.size),
     buckets.map((b) => b.state.time),
@@ -168,33 +270,58 @@ async function upsertRollups(client: pg.ClientBase, rows: readonly TickRow[]): P
     buckets.map((b) => b.state.openKey),
     buckets.map((b) => b.state.closeAt),
     buckets.map((b) => b.state.closeKey),
-  ]);
+  ];
 }
 
-/** COPY into a temporary staging table (per session), then the same INSERT from it. */
-async function insertByCopy(client: pg.ClientBase, rows: readonly TickRow[]): Promise<Stored[]> {
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ticks_staging
-    (pair VARCHAR(32), price FLOAT8, "timestamp" INT8, tick_key TEXT, feed_id TEXT, seq INT8)`);
-  await client.query('TRUNCATE ticks_staging');
-  // Blocks of rows: one COPY message per row would cost a system call each.
-  const blocks = (function* () {
-    for (let i = 0; i < rows.length; i += 1000) {
-      let block = '';
-      for (const r of rows.slice(i, i + 1000)) {
-        block += `${copyText(r.pair)}\t${r.price}\t${r.timestamp}\t${copyText(r.tickKey)}\t${r.feedId === null ? '\\N' : copyText(r.feedId)}\t${r.seq ?? '\\N'}\n`;
-      }
-      yield block;
+interface DaySummary {
+  pairId: number;
+  day: number;
+  ticks: number;
+  first: number;
+  last: number;
+  numLo: bigint | null;
+  numHi: bigint | null;
+  textLo: string | null;
+  textHi: string | null;
+}
+
+/** Count, time span and id ranges of the new rows per (pair, day): the parameters of upsertDaysSql. */
+function dayParams(rows: readonly Encoded[]): unknown[] {
+  const days = new Map<string, DaySummary>();
+  const before = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b)) < 0;
+  for (const e of rows) {
+    const day = dayOf(e.timestamp);
+    const key = `${e.pairId}|${day}`;
+    let s = days.get(key);
+    if (!s) {
+      s = { pairId: e.pairId, day, ticks: 0, first: e.timestamp, last: e.timestamp, numLo: null, numHi: null, textLo: null, textHi: null };
+      days.set(key, s);
     }
-  })();
-  await pipeline(Readable.from(blocks), client.query(copyFrom('COPY ticks_staging FROM STDIN')));
-  const result = await client.query<Stored>(INSERT_STAGED);
-  await client.query('TRUNCATE ticks_staging');
-  return result.rows;
-}
-
-/** Escapes a value for COPY's text format. */
-function copyText(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+    s.ticks++;
+    if (e.timestamp < s.first) s.first = e.timestamp;
+    if (e.timestamp > s.last) s.last = e.timestamp;
+    if (e.num !== null) {
+      const n = BigInt(e.num);
+      if (s.numLo === null || n < s.numLo) s.numLo = n;
+      if (s.numHi === null || n > s.numHi) s.numHi = n;
+    } else if (e.text !== null) {
+      if (s.textLo === null || before(e.text, s.textLo)) s.textLo = e.text;
+      if (s.textHi === null || before(s.textHi, e.text)) s.textHi = e.text;
+    }
+  }
+  // Sorted by key, so two writers touching the same rows lock them in the same order.
+  const list = [...days.values()].sort((a, b) => a.pairId - b.pairId || a.day - b.day);
+  return [
+    list.map((s) => s.pairId),
+    list.map((s) => s.day),
+    list.map((s) => s.ticks),
+    list.map((s) => s.first),
+    list.map((s) => s.last),
+    list.map((s) => (s.numLo === null ? null : String(s.numLo))),
+    list.map((s) => (s.numHi === null ? null : String(s.numHi))),
+    list.map((s) => s.textLo),
+    list.map((s) => s.textHi),
+  ];
 }
 
 export async function insertRejected(client: pg.Pool | pg.ClientBase, payload: string, reason: string): Promise<void> {
@@ -211,20 +338,25 @@ export interface StoredTick {
 
 /**
  * Streams a pair's ticks in time order from a server-side cursor: memory stays flat however
- * large the range. `from` / `to` are inclusive epoch ms.
+ * large the range. `from` / `to` are inclusive epoch ms; given, they limit the day partitions read.
+ * Through a pooler in transaction mode, call it inside a transaction.
  */
 export function streamTicks(client: pg.ClientBase, pair: string, from: number | null, to: number | null): AsyncIterable<StoredTick> {
+  const params: unknown[] = [pair];
+  const where = ['t.pair_id = (SELECT id FROM tick_pairs WHERE pair = $1)'];
+  if (from !== null) where.push(`t."timestamp" >= $${params.push(from)}`);
+  if (to !== null) where.push(`t."timestamp" <= $${params.push(to)}`);
   const query = new QueryStream(
-    `SELECT pair, price, "timestamp", feed_id FROM historical_ticks
-     WHERE pair = $1 AND ($2::int8 IS NULL OR "timestamp" >= $2) AND ($3::int8 IS NULL OR "timestamp" <= $3)
-     ORDER BY "timestamp", tick_key COLLATE "C"`,
-    [pair, from, to],
+    `SELECT t.price, t."timestamp", COALESCE(t.feed_num::text, t.feed_text) AS feed_id FROM ticks t
+     WHERE ${where.join(' AND ')}
+     ORDER BY t."timestamp", t.price, COALESCE(t.feed_num::text, t.feed_text) COLLATE "C" NULLS FIRST`,
+    params,
     { batchSize: 5000 },
   );
   const stream = client.query(query);
   return (async function* () {
-    for await (const row of stream as AsyncIterable<{ pair: string; price: number; timestamp: string; feed_id: string | null }>) {
-      yield { pair: row.pair, price: row.price, timestamp: asEpochMs(Number(row.timestamp)), id: row.feed_id };
+    for await (const row of stream as AsyncIterable<{ price: number; timestamp: string; feed_id: string | null }>) {
+      yield { pair, price: row.price, timestamp: asEpochMs(Number(row.timestamp)), id: row.feed_id };
     }
   })();
 }

@@ -46,6 +46,8 @@ const ACK_CHUNK = 500;
 const READ_CHUNK = 20;
 /** Batches written at once, each on its own connection. */
 const WRITERS = 2;
+/** Under PostgreSQL's deadlock_timeout (1 s): a wait of the persister's is always the one that gives way. */
+const LOCK_TIMEOUT_MS = 500;
 
 /**
  * Moves accepted ticks from the Redis persist queue (a Stream read with a consumer group) into
@@ -262,6 +264,10 @@ export class Persister {
     try {
       await client.query('BEGIN');
       try {
+        // insertTicks waits for the advisory locks of the batch's pairs. A CSV import holds its
+        // pairs' locks until it commits and may ask for one this batch holds: giving up soon (and
+        // retrying the batch) keeps that from ever becoming a deadlock the import could lose.
+        await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
         inserted = await insertTicks(client, rows);
         await this.options.hooks?.beforeCommit?.();
         await client.query('COMMIT');

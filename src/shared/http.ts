@@ -2,6 +2,7 @@
  * The HTTP API's answers, as the server sends them and the browser app reads them. Types only.
  */
 import type { PairHealth } from '../core/feed-health.js';
+import type { Tick } from '../core/tick.js';
 import type { Candle, IndicatorValue, SeqTick } from './events.js';
 
 export type { PairHealth };
@@ -33,11 +34,12 @@ export interface IndicatorsResponse {
 }
 
 /**
- * GET /api/ticks?pair=&limit=: the recent ticks, oldest first. With `before` (epoch ms): the stored
- * ticks before that time, oldest first (`seq` is null for ticks imported from CSV).
+ * GET /api/ticks?pair=&limit=: the recent ticks, oldest first, with their seq. With `before`
+ * (epoch ms): the stored ticks before that time, oldest first, with the feed's `id` where it gave
+ * one (the database keeps no seq).
  */
 export type TicksResponse = SeqTick[];
-export type StoredTicksResponse = (Omit<SeqTick, 'seq'> & { seq: number | null })[];
+export type StoredTicksResponse = Tick[];
 
 /** GET /api/assets: the latest tick of every pair. */
 export interface AssetResponse {

@@ -40,3 +40,16 @@ export async function createTestSchema(base = TEST_DATABASE_URL): Promise<TestSc
     },
   };
 }
+
+/** Resolves once every migration in src/db/migrations is applied in the schema (an app migrates in the background). */
+export async function waitForSchema(db: TestSchema, timeoutMs = 20_000): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  const files = (await readdir(new URL('../../src/db/migrations/', import.meta.url))).filter((f) => f.endsWith('.sql'));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const applied = await db.count('SELECT count(*)::int AS n FROM schema_migrations').catch(() => -1);
+    if (applied >= files.length) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the schema: ${applied} of ${files.length} migrations applied`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -14,7 +14,7 @@ import { CandleStore } from '../../src/redis/candle-store.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { TickStore } from '../../src/redis/tick-store.js';
-import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { createTestSchema, waitForSchema, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 
 const log = createLogger('silent');
@@ -129,7 +129,7 @@ describe('history paging: GET /api/candles?before=', () => {
   test('pages back through all stored history, each candle once, from the cache where it holds them', async () => {
     const app = await startTestApp({ CANDLE_CACHE_SIZE: '50' });
     cleanups.push(() => app.close());
-    await waitFor(async () => (await app.db.count().catch(() => -1)) >= 0, 10_000, 'the schema');
+    await waitForSchema(app.db);
     // Three days of 1M with a day-long hole in the middle (the reader must widen over it), stored
     // straight in the database as an import does; the last hour also live, so the cache fills.
     const start = Date.UTC(2024, 10, 18, 0, 0, 0);
@@ -184,11 +184,11 @@ describe('history paging: GET /api/ticks?before=', () => {
   test('pages of stored ticks before a time, oldest first, never splitting a millisecond', async () => {
     const app = await startTestApp();
     cleanups.push(() => app.close());
-    await waitFor(async () => (await app.db.count().catch(() => -1)) >= 0, 10_000, 'the schema');
-    // 300 ticks, three in each millisecond that is a multiple of 10 (ties), one imported without seq.
-    const ticks = Array.from({ length: 300 }, (_, i) => ({ ...t('TICK/PAGE', 1 + i / 1e4, BASE + Math.floor(i / 3) * 10, `k${i}`), seq: i + 1 }));
-    await insertTicks(app.db.pool, ticks.map((x, i) => ({ ...toRow(x), seq: i === 0 ? null : x.seq })));
-    const pages: { price: number; timestamp: number; seq: number | null }[][] = [];
+    await waitForSchema(app.db);
+    // 300 ticks, three in each millisecond that is a multiple of 10 (ties); the first without an id.
+    const ticks = Array.from({ length: 300 }, (_, i) => t('TICK/PAGE', 1 + i / 1e4, BASE + Math.floor(i / 3) * 10, i === 0 ? undefined : `k${String(i).padStart(3, '0')}`));
+    await insertTicks(app.db.pool, ticks.map(toRow));
+    const pages: { price: number; timestamp: number; id?: string }[][] = [];
     for (let before = BASE + 10_000; ; ) {
       const page = await getJson(`${app.url}/api/ticks?pair=TICK/PAGE&limit=40&before=${before}`);
       if (page.length === 0) break;
@@ -201,8 +201,8 @@ describe('history paging: GET /api/ticks?before=', () => {
     }
     const got = pages.flat();
     expect(got.map((x) => x.price)).toEqual(ticks.map((x) => x.price));
-    expect(got[0]).toEqual({ pair: 'TICK/PAGE', price: 1, timestamp: BASE, seq: null });
-    expect(got.slice(1).map((x) => x.seq)).toEqual(ticks.slice(1).map((x) => x.seq));
+    expect(got[0]).toEqual({ pair: 'TICK/PAGE', price: 1, timestamp: BASE });
+    expect(got.slice(1).map((x) => x.id)).toEqual(ticks.slice(1).map((x) => x.id));
     const res = await fetch(`${app.url}/api/ticks?pair=TICK/PAGE&before=${BASE}&limit=5001`);
     expect(res.status).toBe(400);
   });
@@ -229,7 +229,7 @@ describe('candle cache mechanics', () => {
       const client = await db.pool.connect();
       const query = client.query.bind(client) as (...a: unknown[]) => unknown;
       client.query = ((...args: unknown[]) => {
-        if (String(args[0]).includes('FROM tick_rollups')) aggregations++;
+        if (/FROM tick_rollups[\s\S]*GROUP BY/.test(String(args[0]))) aggregations++;
         return query(...args);
       }) as typeof client.query;
       return client;
@@ -431,9 +431,11 @@ describe('candle cache mechanics', () => {
       }
       await insertTicks(db.pool, ticks.map(toRow));
       const tf: Timeframe = TIMEFRAMES[Math.floor(random() * TIMEFRAMES.length)]!;
-      const stored = (await db.pool.query('SELECT price, "timestamp", tick_key FROM historical_ticks WHERE pair = $1', [pair])).rows.map(
-        (r) => ({ price: r.price as number, timestamp: Number(r.timestamp), key: r.tick_key as string }),
-      );
+      const stored = (await db.pool.query('SELECT price, "timestamp", feed_id FROM historical_ticks WHERE pair = $1', [pair])).rows.map((r) => {
+        const timestamp = asEpochMs(Number(r.timestamp));
+        const key = tickIdentity({ pair, price: r.price as number, timestamp, ...(r.feed_id === null ? {} : { id: r.feed_id as string }) });
+        return { price: r.price as number, timestamp, key };
+      });
       const sql = await candlesBetween(db.pool, pair, tf, 0, 4_000_000_000);
       expect(sql).toEqual(aggregateStates(stored, tf));
       expect(sql.reduce((s, c) => s + c.volume, 0)).toBe(stored.length);

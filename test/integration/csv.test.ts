@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
@@ -12,45 +11,13 @@ import { migrate } from '../../src/db/migrate.js';
 import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { RedisKeys } from '../../src/redis/keys.js';
+import { runCli } from '../helpers/cli.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const log = createLogger('silent');
 /** Well in the past, so no tick trips the "not in the future" rule. */
 const T0 = Date.UTC(2024, 10, 22, 18, 0, 0);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the real CLI (`tsx src/cli.ts ...`) as a child process against the given schema and prefix. */
-function runCli(args: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`cli ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 // What each test made, removed after it.
 let schemas: TestSchema[] = [];
@@ -100,8 +67,8 @@ const tick = (pair: string, price: number, dt: number, id?: string | number): Ti
 /** Every stored row's identity-bearing columns, in a stable order. */
 async function rows(db: TestSchema, pair?: string) {
   const r = await db.pool.query(
-    `SELECT pair, price, "timestamp"::text AS timestamp, feed_id, tick_key FROM historical_ticks
-     WHERE $1::text IS NULL OR pair = $1 ORDER BY pair, "timestamp", tick_key`,
+    `SELECT pair, price, "timestamp"::text AS timestamp, feed_id FROM historical_ticks
+     WHERE $1::text IS NULL OR pair = $1 ORDER BY pair, "timestamp", price, feed_id COLLATE "C"`,
     [pair ?? null],
   );
   return r.rows;

@@ -1,5 +1,7 @@
 import { afterEach, expect, test } from 'vitest';
-import { migrate } from '../../src/db/migrate.js';
+import { migrate, migrationFiles } from '../../src/db/migrate.js';
+import { insertTicks, toRow } from '../../src/db/tick-repository.js';
+import { asEpochMs } from '../../src/core/units.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 
@@ -12,14 +14,16 @@ afterEach(async () => {
 
 test('two processes migrating at once apply each migration exactly once', async () => {
   db = await createTestSchema();
+  const all = await migrationFiles();
+  expect(all.slice(0, 2)).toEqual(['001_historical_ticks.sql', '002_compact_ticks.sql']);
   const results = await Promise.all([migrate(db.pool, log), migrate(db.pool, log), migrate(db.pool, log)]);
-  expect(results.flat()).toEqual(['001_historical_ticks.sql']);
+  expect(results.flat().sort()).toEqual(all);
   expect(await migrate(db.pool, log)).toEqual([]);
-  const versions = (await db.pool.query('SELECT version FROM schema_migrations')).rows;
-  expect(versions).toEqual([{ version: '001_historical_ticks.sql' }]);
+  const versions = (await db.pool.query('SELECT version FROM schema_migrations ORDER BY 1')).rows.map((r) => r.version);
+  expect(versions).toEqual(all);
 });
 
-test('the schema keeps the contract columns, the identity key, the time index and RLS', async () => {
+test('the schema keeps the contract columns, one range index per partition, and RLS on every table', async () => {
   db = await createTestSchema();
   await migrate(db.pool, log);
   const columns = (
@@ -34,12 +38,15 @@ test('the schema keeps the contract columns, the identity key, the time index an
     { column_name: 'price', data_type: 'double precision' },
     { column_name: 'timestamp', data_type: 'bigint' },
   ]);
-  const indexes = (await db.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'historical_ticks' ORDER BY 1`, [db.schema])).rows.map((r) => r.indexname);
-  expect(indexes).toEqual(['historical_ticks_identity', 'historical_ticks_pair_time']);
-  const rls = (await db.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass`, [`${db.schema}.historical_ticks`])).rows[0];
-  expect(rls).toEqual({ relrowsecurity: true });
-  // A second insert of the same identity is a no-op.
-  const insert = `INSERT INTO historical_ticks (pair, price, "timestamp", tick_key) VALUES ('A', 1, 1, 't:1:1') ON CONFLICT DO NOTHING`;
-  expect((await db.pool.query(insert)).rowCount).toBe(1);
-  expect((await db.pool.query(insert)).rowCount).toBe(0);
+  const tick = { pair: 'A', price: 1, timestamp: asEpochMs(Date.UTC(2024, 10, 22)) };
+  expect(await insertTicks(db.pool, [toRow(tick)])).toBe(1);
+  expect(await insertTicks(db.pool, [toRow(tick)])).toBe(0);
+  const indexes = (await db.pool.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'ticks_20241122' ORDER BY 1`, [db.schema])).rows.map(
+    (r) => r.indexname,
+  );
+  expect(indexes).toEqual(['ticks_20241122_pair_id_coalesce_idx', 'ticks_20241122_pair_id_timestamp_idx']);
+  const unsecured = (
+    await db.pool.query(`SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity ORDER BY 1`, [db.schema])
+  ).rows;
+  expect(unsecured).toEqual([]);
 });

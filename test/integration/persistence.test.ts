@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { migrate } from '../../src/db/migrate.js';
+import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Persister } from '../../src/persist/persister.js';
@@ -58,9 +59,15 @@ function persister(db: TestSchema, prefix: string, options: Partial<ConstructorP
   return p;
 }
 
-async function storedSeqs(db: TestSchema, pair: string): Promise<number[]> {
-  const rows = await db.pool.query<{ seq: string }>('SELECT seq FROM historical_ticks WHERE pair = $1 ORDER BY seq', [pair]);
-  return rows.rows.map((r) => Number(r.seq));
+/**
+ * The pair's stored ticks as their 1-based places in `accepted` (the order they were accepted in,
+ * so their seqs), sorted: 1..N means each accepted tick stored once. A stored tick that was not
+ * offered shows as 0.
+ */
+async function storedPlaces(db: TestSchema, pair: string, accepted: Tick[]): Promise<number[]> {
+  const place = new Map(accepted.map((t, i) => [`${t.timestamp}|${t.price}`, i + 1]));
+  const rows = await db.pool.query<{ timestamp: string; price: number }>('SELECT "timestamp", price FROM historical_ticks WHERE pair = $1', [pair]);
+  return rows.rows.map((r) => place.get(`${r.timestamp}|${r.price}`) ?? 0).sort((a, b) => a - b);
 }
 
 /** Entries in the persist queue, entries read but not acknowledged, and ticks in the queue. */
@@ -84,9 +91,9 @@ describe('persistence to historical_ticks', () => {
     expect((await postTicks(t.url, [...a, ...b])).body).toEqual({ accepted: 1000, duplicates: 0 });
     expect((await postTicks(t.url, a.slice(0, 50))).body).toEqual({ accepted: 0, duplicates: 50 });
     await waitFor(async () => (await t.db.count()) === 1000, 10_000, '1000 rows');
-    expect(await storedSeqs(t.db, 'EUR/USD_otc')).toEqual(range(1, 700));
-    const row = (await t.db.pool.query('SELECT pair, price, "timestamp", tick_key, feed_id FROM historical_ticks WHERE seq = 1 AND pair = $1', ['GBP/USD_otc'])).rows[0];
-    expect(row).toEqual({ pair: 'GBP/USD_otc', price: b[0]!.price, timestamp: String(b[0]!.timestamp), tick_key: `t:${b[0]!.timestamp}:${b[0]!.price}`, feed_id: null });
+    expect(await storedPlaces(t.db, 'EUR/USD_otc', a)).toEqual(range(1, 700));
+    const row = (await t.db.pool.query('SELECT pair, price, "timestamp", feed_id FROM historical_ticks WHERE "timestamp" = $1 AND pair = $2', [b[0]!.timestamp, 'GBP/USD_otc'])).rows;
+    expect(row).toEqual([{ pair: 'GBP/USD_otc', price: b[0]!.price, timestamp: String(b[0]!.timestamp), feed_id: null }]);
     await waitFor(async () => (await queueState(t.prefix)).length === 0, 5000, 'queue emptied');
     expect((await queueState(t.prefix)).ticks).toBe(0);
     const health = await getJson(`${t.url}/health`);
@@ -126,15 +133,43 @@ describe('persistence to historical_ticks', () => {
     const db = await schema();
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-    const seqs = await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 100_000, Date.now() - 200_000));
+    const ticks = makeTicks('EUR/USD_otc', 100_000, Date.now() - 200_000);
+    const seqs = await acceptedTicks(prefix, ticks);
     expect(seqs.filter((s) => s > 0)).toHaveLength(100_000);
     // The recent list keeps 1000; the queue keeps them all.
     expect(await redis.lLen(new RedisKeys(prefix).ticks('EUR/USD_otc'))).toBe(1000);
     const p = persister(db, prefix, { batchIntervalMs: 200 });
     p.start();
     await waitFor(async () => (await db.count()) === 100_000, 60_000, '100k rows');
-    expect((await db.pool.query('SELECT min(seq)::int AS lo, max(seq)::int AS hi, count(DISTINCT seq)::int AS n FROM historical_ticks')).rows[0]).toEqual({ lo: 1, hi: 100_000, n: 100_000 });
+    expect(await storedPlaces(db, 'EUR/USD_otc', ticks)).toEqual(range(1, 100_000));
     await waitFor(async () => (await queueState(prefix)).length === 0, 5000, 'queue emptied');
+  });
+
+  test('a CSV import holding its pairs until it commits: the persister gives way (no deadlock) and stores every tick afterwards', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    // Both pairs known (EUR/USD_otc with the lower id, so the persister locks it first, then waits for GBP).
+    await insertTicks(db.pool, makeTicks('EUR/USD_otc', 1, Date.now() - 300_000).map((t) => toRow(t)));
+    await insertTicks(db.pool, makeTicks('GBP/USD_otc', 1, Date.now() - 300_000).map((t) => toRow(t)));
+    const importer = await db.pool.connect();
+    cleanups.push(() => importer.release());
+    await importer.query('BEGIN');
+    await insertTicks(importer, makeTicks('GBP/USD_otc', 100, Date.now() - 200_000).map((t) => toRow(t)));
+    const metrics = new Metrics({ defaultMetrics: false });
+    const p = new Persister(redis, db.pool, new RedisKeys(prefix), metrics, log, { consumer: 'live', batchIntervalMs: 100 });
+    cleanups.push(() => p.close());
+    p.start();
+    await acceptedTicks(prefix, [...makeTicks('EUR/USD_otc', 200), ...makeTicks('GBP/USD_otc', 200, Date.now())]);
+    // Longer than PostgreSQL's deadlock_timeout (1 s): had the persister kept waiting while holding
+    // EUR/USD_otc, the import, asking for it next, would be the one a deadlock check cancels.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await db.count()).toBe(2);
+    expect(await insertTicks(importer, makeTicks('EUR/USD_otc', 50, Date.now() - 250_000).map((t) => toRow(t)))).toBe(50);
+    await importer.query('COMMIT');
+    await waitFor(async () => (await db.count()) === 552, 15_000, 'every tick stored');
+    // It gave up its lock waits meanwhile (and retried), as counted failures.
+    expect((await metrics.persistFailures.get()).values[0]!.value).toBeGreaterThan(0);
   });
 
   test('the same tick twice in the queue is stored once; a poison row goes to rejected_ticks and the rest flows', async () => {
@@ -160,7 +195,7 @@ describe('persistence to historical_ticks', () => {
       { payload: 'not json', reason: 'queue entry is not readable ticks' },
       { payload: poison, reason: expect.stringMatching(/too long.*22001/) },
     ]);
-    expect(await db.count("SELECT count(*)::int AS n FROM historical_ticks WHERE seq = 9999")).toBe(1);
+    expect(await db.count(`SELECT count(*)::int AS n FROM historical_ticks WHERE pair = 'EUR/USD_otc' AND "timestamp" = 1732300000000`)).toBe(1);
     await waitFor(async () => (await queueState(prefix)).length === 0, 5000, 'queue emptied');
   });
 
@@ -168,7 +203,8 @@ describe('persistence to historical_ticks', () => {
     const db = await schema();
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 3000));
+    const ticks = makeTicks('EUR/USD_otc', 3000);
+    await acceptedTicks(prefix, ticks);
     const child = new Child('test/helpers/persister-child.ts', childEnv(db, prefix, { CONSUMER: 'c1', HANG: phase }));
     cleanups.push(() => child.kill());
     await child.waitForLine(new RegExp(`HANG:${phase}`));
@@ -181,23 +217,25 @@ describe('persistence to historical_ticks', () => {
     const p = persister(db, prefix, { consumer: 'c1' });
     p.start();
     await waitFor(async () => (await queueState(prefix)).length === 0, 10_000, 'queue emptied');
-    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 3000));
+    expect(await storedPlaces(db, 'EUR/USD_otc', ticks)).toEqual(range(1, 3000));
   });
 
   test('two persisters, one killed: the other claims its pending entries', async () => {
     const db = await schema();
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 2000));
+    const first = makeTicks('EUR/USD_otc', 2000);
+    await acceptedTicks(prefix, first);
     const child = new Child('test/helpers/persister-child.ts', childEnv(db, prefix, { CONSUMER: 'dies', HANG: 'before-commit' }));
     cleanups.push(() => child.kill());
     await child.waitForLine(/HANG:before-commit/);
     await child.kill('SIGKILL');
     const survivor = persister(db, prefix, { consumer: 'survives', claimIdleMs: 500 });
     survivor.start();
-    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 500, Date.now()));
+    const later = makeTicks('EUR/USD_otc', 500, Date.now());
+    await acceptedTicks(prefix, later);
     await waitFor(async () => (await queueState(prefix)).length === 0, 15_000, 'queue emptied');
-    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 2500));
+    expect(await storedPlaces(db, 'EUR/USD_otc', [...first, ...later])).toEqual(range(1, 2500));
   });
 
   test('the whole QuFLX process SIGKILLed mid-stream and restarted: every accepted tick stored once', async () => {
@@ -230,7 +268,9 @@ describe('persistence to historical_ticks', () => {
     for (const pair of ['EUR/USD_otc', 'GBP/USD_otc']) {
       const accepted = Number(await redis.get(new RedisKeys(prefix).seq(pair)));
       expect(accepted).toBeGreaterThan(100);
-      expect(await storedSeqs(db, pair)).toEqual(range(1, accepted));
+      // The simulator's ticks: as many stored as accepted, each identity once.
+      const stored = await db.pool.query('SELECT count(*)::int AS n, count(DISTINCT ("timestamp", price, feed_id))::int AS distinct FROM historical_ticks WHERE pair = $1', [pair]);
+      expect(stored.rows[0]).toEqual({ n: accepted, distinct: accepted });
     }
   });
 
@@ -251,14 +291,15 @@ describe('persistence to historical_ticks', () => {
     cleanups.push(() => child.kill());
     const line = await child.waitForLine(/QuFLX is running/);
     const url = JSON.parse(line).url as string;
-    expect((await postTicks(url, makeTicks('EUR/USD_otc', 300))).status).toBe(202);
+    const ticks = makeTicks('EUR/USD_otc', 300);
+    expect((await postTicks(url, ticks)).status).toBe(202);
     await waitFor(async () => {
       const q = await queueState(prefix);
       return q.pending > 0 && q.ticks === 300;
     }, 5000, 'batch in hand');
     expect(await db.count()).toBe(0);
     expect(await child.kill('SIGTERM')).toBe(0);
-    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 300));
+    expect(await storedPlaces(db, 'EUR/USD_otc', ticks)).toEqual(range(1, 300));
     expect((await queueState(prefix)).length).toBe(0);
   });
 
@@ -285,7 +326,7 @@ describe('persistence to historical_ticks', () => {
     cleanups.push(() => check.close());
     await waitFor(async () => t.app.ingestor.backlog === 0 && (await check.xLen(`${t.prefix}queue:persist`)) === 0, 20_000, 'all persisted');
     expect(await check.get(`${t.prefix}seq:EURUSD_otc`)).toBe('4000');
-    expect(await storedSeqs(t.db, 'EUR/USD_otc')).toEqual(range(1, 4000));
+    expect(await storedPlaces(t.db, 'EUR/USD_otc', ticks)).toEqual(range(1, 4000));
   });
 
   test('the database link cut for 10 s: health degraded, backlog waits in Redis, then all stored once', async () => {
@@ -298,7 +339,8 @@ describe('persistence to historical_ticks', () => {
     viaProxy.port = String(proxy.port);
     const t = await startTestApp({ DATABASE_URL: withSearchPath(viaProxy.toString(), db.schema), BATCH_INTERVAL_MS: '200' }, { db });
     cleanups.push(() => t.close());
-    await postTicks(t.url, makeTicks('EUR/USD_otc', 100));
+    const before = makeTicks('EUR/USD_otc', 100);
+    await postTicks(t.url, before);
     await waitFor(async () => (await db.count()) === 100, 10_000, 'first rows');
 
     await proxy.cut();
@@ -313,7 +355,7 @@ describe('persistence to historical_ticks', () => {
 
     await waitFor(async () => (await db.count()) === 1000, 30_000, 'backlog stored');
     await waitFor(async () => (await getJson(`${t.url}/health`)).persistence.pending === 0, 5000, 'queue emptied');
-    expect(await storedSeqs(db, 'EUR/USD_otc')).toEqual(range(1, 1000));
+    expect(await storedPlaces(db, 'EUR/USD_otc', [...before, ...during])).toEqual(range(1, 1000));
     expect((await getJson(`${t.url}/health`)).status).toBe('ok');
   }, 60_000);
 });

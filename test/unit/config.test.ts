@@ -31,6 +31,7 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
     expect(c.ingestToken).toBeUndefined();
     expect(c.logLevel).toBe('info');
     expect(c.maxPairs).toBe(1000);
+    expect(c.tickRetentionDays).toBeNull();
   });
 
   test('DEFAULT_ASSETS is the documented list', () => {
@@ -233,5 +234,14 @@ describe('exposure and timeout settings', () => {
     const c = loadConfig({ ACCESS_TOKEN: 'tok-123', DATABASE_QUERY_TIMEOUT_MS: '5000' });
     expect(c.accessToken).toBe('tok-123');
     expect(c.databaseQueryTimeoutMs).toBe(5000);
+  });
+});
+
+describe('TICK_RETENTION_DAYS', () => {
+  test('unset keeps ticks for good; a whole number of days from 1', () => {
+    expect(loadConfig({ TICK_RETENTION_DAYS: '' }).tickRetentionDays).toBeNull();
+    expect(loadConfig({ TICK_RETENTION_DAYS: '7' }).tickRetentionDays).toBe(7);
+    expect(configError({ TICK_RETENTION_DAYS: '0' }).message).toMatch(/TICK_RETENTION_DAYS=0: must be between 1 and 36500/);
+    expect(configError({ TICK_RETENTION_DAYS: '1.5' }).message).toMatch(/TICK_RETENTION_DAYS="1.5": must be a whole number/);
   });
 });

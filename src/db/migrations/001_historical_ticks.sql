@@ -1,5 +1,5 @@
--- QuFLX schema, version 1. Applied on start by QuFLX; also fit to paste whole into
--- Supabase's SQL editor (it enables RLS and adds a read policy where Supabase's roles exist).
+-- QuFLX schema, version 1. Applied on start by QuFLX; 002 turns historical_ticks into compact
+-- daily partitions. To paste into Supabase's SQL editor, use ../supabase-schema.sql (all versions).
 
 -- Every accepted tick, exactly once. (pair, tick_key) is the tick's identity: the feed's id
 -- where it gave one ('i:<id>'), else its time and price ('t:<timestamp>:<price>').

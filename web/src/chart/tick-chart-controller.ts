@@ -124,7 +124,7 @@ export class TickChartController implements Watcher {
   }
 
   /** An older page of stored ticks; returns how many were new. */
-  prependOlder(ticks: readonly { timestamp: number; price: number; seq: number | null }[]): number {
+  prependOlder(ticks: readonly { timestamp: number; price: number; seq?: number | null }[]): number {
     const n = this.ticks.prepend(ticks);
     if (n > 0) this.setLine();
     this.changed();

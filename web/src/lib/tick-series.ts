@@ -68,12 +68,12 @@ export class TickSeries {
     return true;
   }
 
-  /** An older page (all before the first loaded tick): put in front. */
-  prepend(ticks: readonly { timestamp: number; price: number; seq: number | null }[]): number {
+  /** An older page (all before the first loaded tick; stored ticks carry no seq): put in front. */
+  prepend(ticks: readonly { timestamp: number; price: number; seq?: number | null }[]): number {
     const first = this.first();
-    const older = ticks.filter((t) => !first || t.timestamp < first.timestamp).filter((t) => t.seq === null || !this.seqs.has(t.seq));
+    const older = ticks.filter((t) => !first || t.timestamp < first.timestamp).filter((t) => t.seq == null || !this.seqs.has(t.seq));
     if (older.length === 0) return 0;
-    this.rebuild([...older.map((t) => ({ time: 0, timestamp: t.timestamp, price: t.price, seq: t.seq })), ...this.points]);
+    this.rebuild([...older.map((t) => ({ time: 0, timestamp: t.timestamp, price: t.price, seq: t.seq ?? null })), ...this.points]);
     return older.length;
   }
 
