@@ -187,7 +187,7 @@ async function runImport(request: FastifyRequest, reply: FastifyReply, deps: Csv
     };
     return reply.code(400).send(answer);
   }
-  const answer: ImportResponse & { warning?: string } = { imported: result.inserted, duplicates: result.duplicates, invalid: result.invalid, invalidLines };
+  const answer: ImportResponse = { imported: result.inserted, duplicates: result.duplicates, invalid: result.invalid, invalidLines };
   if (result.touchedPairs.length > 0) {
     try {
       await refreshCandleCache(deps.redis, deps.keys, result.touchedPairs);
