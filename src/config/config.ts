@@ -45,6 +45,10 @@ export interface Config {
   maxPairs: number;
   /** Ticks older than this many days are dropped (whole days at a time); null: kept for good. */
   tickRetentionDays: number | null;
+  /** Most price alerts stored (fired ones count until deleted). */
+  maxAlerts: number;
+  /** Largest body of POST /api/import (bytes); a bigger one is refused with a 413. */
+  importMaxBytes: number;
 }
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
@@ -182,6 +186,8 @@ export function loadConfig(env: Env = process.env): Config {
     persistConsumer: str('PERSIST_CONSUMER') ?? `${hostname()}-${port}`,
     maxPairs: int('MAX_PAIRS', 1000, 1, 100_000),
     tickRetentionDays: str('TICK_RETENTION_DAYS') === undefined ? null : int('TICK_RETENTION_DAYS', 1, 1, 36_500),
+    maxAlerts: int('MAX_ALERTS', 1000, 1, 100_000),
+    importMaxBytes: int('IMPORT_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');

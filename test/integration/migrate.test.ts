@@ -50,3 +50,22 @@ test('the schema keeps the contract columns, one range index per partition, and 
   ).rows;
   expect(unsecured).toEqual([]);
 });
+
+test('the alerts table stands alone, with RLS, and keeps a fired alert whole', async () => {
+  db = await createTestSchema();
+  await migrate(db.pool, log);
+  const rls = (await db.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass`, [`${db.schema}.alerts`])).rows[0];
+  expect(rls).toEqual({ relrowsecurity: true });
+  const refs = (await db.pool.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`, [`${db.schema}.alerts`])).rows[0];
+  expect(refs).toEqual({ n: 0 });
+  const insert = (values: string) =>
+    db!.pool.query(`INSERT INTO alerts (pair, condition, price, created_at, triggered_at, trigger_price, trigger_timestamp) VALUES ${values}`).then(
+      () => 'ok',
+      (err: { code: string }) => err.code,
+    );
+  expect(await insert(`('A', 'above', 1, now(), NULL, NULL, NULL)`)).toBe('ok');
+  expect(await insert(`('A', 'above', 1, now(), now(), 1.1, 5)`)).toBe('ok');
+  expect(await insert(`('A', 'above', 1, now(), now(), NULL, NULL)`)).toBe('23514'); // half a trigger
+  expect(await insert(`('A', 'sideways', 1, now(), NULL, NULL, NULL)`)).toBe('23514');
+  expect(await insert(`('A', 'below', 0, now(), NULL, NULL, NULL)`)).toBe('23514');
+});

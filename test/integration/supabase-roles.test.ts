@@ -20,7 +20,7 @@ const API_ROLES = ['anon', 'authenticated', 'service_role'] as const;
 /** Tables the API roles may read (ticks through its parent and the view; candles). */
 const READABLE = ['tick_pairs', 'ticks', 'tick_days', 'tick_rollups', 'historical_ticks'];
 /** QuFLX's own bookkeeping: no API role reads or writes it. */
-const INTERNAL = ['rejected_ticks', 'expired_ticks', 'quflx_settings', 'schema_migrations'];
+const INTERNAL = ['rejected_ticks', 'expired_ticks', 'quflx_settings', 'schema_migrations', 'alerts'];
 
 /**
  * Supabase's roles, made as Supabase has them where missing (roles are cluster-wide on the shared

@@ -39,7 +39,8 @@ test('a database written by the schema-001 release upgrades in place: every tick
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
   const pool = new pg.Pool({ connectionString: pooled.url, max: 2 });
   cleanups.push(() => pool.end());
-  expect(await migrate(pool, log)).toEqual(['002_compact_ticks.sql']);
+  // Every migration after 001: the compaction first, then whatever came later.
+  expect((await migrate(pool, log))[0]).toBe('002_compact_ticks.sql');
   const messages = lines.map((l) => JSON.parse(l).msg as string);
   expect(messages).toEqual(
     expect.arrayContaining([
