@@ -3,8 +3,12 @@
  * Types only; importing this file pulls in no server code.
  */
 import type { SeqTick } from '../core/tick.js';
+import type { Alert, AlertTrigger } from './http.js';
 
 export type { SeqTick };
+
+/** The `alert` event: an alert that just fired (sent once, to every client of every process). */
+export type FiredAlert = Alert & { triggeredAt: number; trigger: AlertTrigger };
 
 export interface Candle {
   /** Bucket open, epoch seconds (what Lightweight Charts takes). */
@@ -63,6 +67,8 @@ export interface ServerToClientEvents {
   /** Ticks of one subscribed pair, in seq order, batched per event-loop turn. */
   ticks: (ticks: SeqTick[]) => void;
   candle: (event: CandleEvent) => void;
+  /** A price alert fired (see POST /api/alerts); sent to every connected client, subscribed or not. */
+  alert: (alert: FiredAlert) => void;
 }
 
 export interface ClientToServerEvents {

@@ -71,3 +71,67 @@ export interface FeedReport {
   /** Details of the feed's link (for Chrome: the browser, pages, sockets, frames). */
   [detail: string]: unknown;
 }
+
+/** Which side of its level an alert watches: a tick at or above (`above`) or at or below (`below`) its price fires it. */
+export type AlertCondition = 'above' | 'below';
+
+/** POST /api/alerts: a price alert on a pair (any spelling; it is stored under the canonical name). */
+export interface AlertRequest {
+  pair: string;
+  condition: AlertCondition;
+  /** The level: a finite number > 0. */
+  price: number;
+  /** Free text shown with the alert (at most MAX_ALERT_NOTE_LENGTH characters); null or absent: none. */
+  note?: string | null;
+}
+
+/** The tick that fired an alert. */
+export interface AlertTrigger {
+  price: number;
+  /** The tick's own timestamp, epoch ms. */
+  timestamp: number;
+}
+
+/**
+ * An alert as POST /api/alerts (201) and GET /api/alerts answer it. Times are epoch ms. It fires
+ * once, on the first accepted tick of its pair at or beyond its price whose timestamp is not
+ * before `createdAt`; then `triggeredAt` (when it fired) and `trigger` (the tick) are set.
+ */
+export interface Alert {
+  id: number;
+  /** The instrument's canonical name (as given when no tick of it was ever accepted). */
+  pair: string;
+  condition: AlertCondition;
+  price: number;
+  note: string | null;
+  createdAt: number;
+  triggeredAt: number | null;
+  trigger: AlertTrigger | null;
+}
+
+/** GET /api/alerts: every alert, oldest first, fired ones included until deleted. */
+export type AlertsResponse = Alert[];
+
+/** POST /api/import (body text/csv): what was written. With `skipInvalid=true` the bad lines are skipped and listed. */
+export interface ImportResponse {
+  /** Ticks new to the database. */
+  imported: number;
+  /** Valid lines whose tick was stored already (an earlier import, the live feed, twice in the file). */
+  duplicates: number;
+  /** Invalid lines (skipped). */
+  invalid: number;
+  /** The first MAX_REPORTED_IMPORT_LINES invalid lines: `line 7: price must be ...`. */
+  invalidLines: string[];
+}
+
+/**
+ * POST /api/import, 400: nothing was written. Either lines are invalid (`invalid` > 0, listed in
+ * `invalidLines` and `details` with `index` = the line number, line 1 being the header), or the
+ * body is not a tick CSV at all (no header, broken quoting, not UTF-8: `invalid` is 0).
+ */
+export interface ImportErrorResponse extends ErrorResponse {
+  invalid: number;
+  /** Valid lines in the file (not written, since some were invalid). */
+  valid: number;
+  invalidLines: string[];
+}

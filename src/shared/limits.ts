@@ -14,3 +14,9 @@ export const MAX_INDICATORS_PER_SUBSCRIPTION = 10;
 
 /** Largest `limit` of GET /api/ticks with `before=` (a page read from the database). */
 export const MAX_TICK_PAGE = 5000;
+
+/** Longest `note` of a price alert (characters). */
+export const MAX_ALERT_NOTE_LENGTH = 200;
+
+/** Invalid lines of a CSV import listed in full (the rest are only counted). */
+export const MAX_REPORTED_IMPORT_LINES = 50;
