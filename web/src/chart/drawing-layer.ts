@@ -273,6 +273,7 @@ export class DrawingLayer {
 
   private onUp = (e: PointerEvent): void => {
     const g = this.gesture;
+    if (g?.kind === 'move') this.onMove(e); // where it was let go
     this.release();
     if (!g) return;
     if (g.kind === 'move') {

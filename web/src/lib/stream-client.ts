@@ -6,7 +6,7 @@ import { afterPaint, PaintMeter, type FrameScheduler } from './stream/paint-mete
 import { PairStream } from './stream/pair-stream.js';
 import { Subscriptions } from './stream/subscriptions.js';
 import type { ClientSocket, ConnectionInfo, PairStats, StreamItem, Watcher } from './stream/types.js';
-import type { CandleEvent, SeqTick } from './types.js';
+import type { CandleEvent, FiredAlert, SeqTick } from './types.js';
 
 export type { ClientSocket, ConnectionInfo, ConnectionState, Demand, PairStats, StreamItem, Watcher } from './stream/types.js';
 export type { FrameScheduler } from './stream/paint-meter.js';
@@ -53,6 +53,7 @@ export class StreamClient {
   /** Streams by the canonical name the server answered with, where it differs from the name watched. */
   private readonly aliases = new Map<string, PairStream>();
   private readonly renameListeners = new Set<(asked: string, canonical: string) => void>();
+  private readonly alertListeners = new Set<(alert: FiredAlert) => void>();
   private readonly totalRate = new RateMeter(5);
   private readonly now: () => number;
   private readonly fetch: Fetch | undefined;
@@ -88,6 +89,9 @@ export class StreamClient {
     this.paint = new PaintMeter(this.latency, scheduleFrame, options.afterFrame ?? afterPaint(), this.now);
     this.link.socket.on('ticks', (ticks) => this.onTicks(ticks));
     this.link.socket.on('candle', (event) => this.onCandle(event));
+    this.link.socket.on('alert', (alert) => {
+      for (const l of this.alertListeners) l(alert);
+    });
     this.link.start();
   }
 
@@ -198,6 +202,12 @@ export class StreamClient {
     return this.streams.get(pair) ?? this.aliases.get(pair);
   }
 
+  /** Price alerts as they fire (the server's `alert` event, sent to every client). */
+  onAlert(listener: (alert: FiredAlert) => void): () => void {
+    this.alertListeners.add(listener);
+    return () => this.alertListeners.delete(listener);
+  }
+
   /**
    * Called when the server answers a subscribe under another spelling than the one watched (its
    * canonical name: `EURUSD_otc` is answered as `EUR/USD_otc`). The page then follows that name.
@@ -241,6 +251,7 @@ export class StreamClient {
     this.streams.clear();
     this.aliases.clear();
     this.renameListeners.clear();
+    this.alertListeners.clear();
     this.link.close();
   }
 }
