@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { CandleService } from './candles/candle-service.js';
+import { AlertBook } from './alerts/alert-book.js';
+import { AlertWatch } from './alerts/alert-watch.js';
 import type { Config } from './config/config.js';
 import { Database, type DatabaseKind } from './db/database.js';
 import { migrateWithRetry } from './db/migrate.js';
@@ -13,6 +15,7 @@ import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
 import { exposureWarnings, socketServerOptions, socketTokenGuard } from './http/exposure.js';
 import { createHttpServer, type HttpLimits } from './http/http-server.js';
+import { registerAlertRoutes } from './http/routes/alerts.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
@@ -64,6 +67,7 @@ export class QuflxApp {
     readonly redisKind: RedisKind,
     readonly databaseKind: DatabaseKind,
     readonly feed: Feed | null,
+    readonly alerts: AlertWatch,
     private readonly closers: Closer[],
     private readonly log: Logger,
   ) {}
@@ -133,11 +137,25 @@ export class QuflxApp {
         .catch((err: Error) => log.warn({ err: err.message }, 'could not seed pair names from the database'));
 
       const feedWatch = new FeedWatch(config.feed.kind, metrics);
+      const alertWatch = new AlertWatch({
+        pool: database.pool,
+        redis,
+        subscriber: subscriberClient,
+        keys,
+        store,
+        metrics,
+        log,
+        options: { catchUpTicks: config.tickBufferSize },
+      });
+      closers.push({ name: 'alert watch', close: () => alertWatch.close() });
       const ingestor = new Ingestor(store, metrics, log, {
         isAvailable: () => redisLink.usable,
         deadline: (write) => redisLink.within(write, REDIS_DEADLINES_MS.ingest, 'ingest write'),
         registry,
-        onAccepted: (ticks, source) => feedWatch.accepted(ticks, source),
+        onAccepted: (ticks, source) => {
+          feedWatch.accepted(ticks, source);
+          alertWatch.check(ticks);
+        },
       });
       closers.push({ name: 'ingestor', close: () => ingestor.close() });
 
@@ -161,6 +179,8 @@ export class QuflxApp {
       });
       registerCandleRoutes(http, { candles, registry, cacheSize: config.candleCacheSize });
       registerIndicatorRoutes(http, { candles, registry });
+      const alertBook = new AlertBook({ pool: database.pool, redisLink, keys, registry, watch: alertWatch, schemaReady, maxAlerts: config.maxAlerts });
+      registerAlertRoutes(http, { alerts: alertBook, accessToken: config.accessToken });
       registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt, feed: feedWatch });
       registerWebRoutes(http);
       const gateway = new SocketGateway({
@@ -177,6 +197,9 @@ export class QuflxApp {
         serverOptions: socketServerOptions(exposure),
       });
       if (config.accessToken) gateway.io.use(socketTokenGuard(config.accessToken));
+      // Every client of every process hears each fired alert once.
+      alertWatch.onFired((alert) => gateway.io.emit('alert', alert));
+      await alertWatch.start(schemaReady);
       closers.push({ name: 'http', close: () => http.close() });
       closers.push({ name: 'socket gateway', close: () => gateway.close() });
       await http.listen({ port: config.port, host: config.host });
@@ -216,7 +239,7 @@ export class QuflxApp {
       }
       for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
       log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
-      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
+      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, alertWatch, closers, log);
     } catch (err) {
       await closeAll();
       throw err;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { UnavailableError } from '../core/errors.js';
 import { aggregateStates, bucketTime, mergeCandles, toCandle, type Candle, type CandleState, type CandleTick } from '../core/candle.js';
 import { timeframeSeconds, type Timeframe } from '../core/timeframe.js';
+import { databaseCall } from '../db/database-call.js';
 import { candlesBetween, firstCandleTime, storedKeys, tickTimeRange } from '../db/candle-repository.js';
 import type { CandleStore } from '../redis/candle-store.js';
 
@@ -14,11 +14,7 @@ export interface CandleServiceOptions {
   schemaReady?: Promise<unknown>;
 }
 
-/** Errors of the link or the server rather than of the query: the client should retry. */
-export function isUnavailable(err: unknown): boolean {
-  const code = String((err as { code?: unknown }).code ?? '');
-  return /^(08|57|53)/.test(code) || /^E[A-Z]+$/.test(code) || /Connection terminated|timeout/i.test(String((err as Error).message));
-}
+export { isUnavailable } from '../db/database-call.js';
 
 /** Merges two oldest-first lists of candle states; a bucket in both is combined. */
 function mergeStateLists(a: CandleState[], b: CandleState[]): CandleState[] {
@@ -84,21 +80,10 @@ export class CandleService {
   }
 
   /** Runs a database read once the schema is in place; link and server failures become 503s. */
-  private async whenDatabaseReady<T>(read: () => Promise<T>): Promise<T> {
-    if (this.options.schemaReady) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 5000)));
-      const ready = await Promise.race([this.options.schemaReady, late]);
-      clearTimeout(timer);
-      if (ready === 'late') throw new UnavailableError('The database is not reachable yet; retry shortly', 5);
-    }
-    try {
-      return await read();
-    } catch (err) {
-      if (isUnavailable(err)) throw new UnavailableError(`The database is not reachable: ${(err as Error).message}`, 5);
-      throw err;
-    }
+  private whenDatabaseReady<T>(read: () => Promise<T>): Promise<T> {
+    return databaseCall(read, this.options.schemaReady);
   }
+
 
   /** Candle states for `n` buckets from the database and the queue, installed as the cache. */
   private async fill(pair: string, tf: Timeframe, n: number): Promise<Candle[]> {

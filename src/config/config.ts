@@ -43,6 +43,10 @@ export interface Config {
   persistConsumer: string;
   /** Most pairs (symbols) ever registered; a tick naming a new pair past it is refused. */
   maxPairs: number;
+  /** Most price alerts stored (fired ones count until deleted). */
+  maxAlerts: number;
+  /** Largest body of POST /api/import (bytes); a bigger one is refused with a 413. */
+  importMaxBytes: number;
 }
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
@@ -179,6 +183,8 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: str('REDIS_KEY_PREFIX') ?? '',
     persistConsumer: str('PERSIST_CONSUMER') ?? `${hostname()}-${port}`,
     maxPairs: int('MAX_PAIRS', 1000, 1, 100_000),
+    maxAlerts: int('MAX_ALERTS', 1000, 1, 100_000),
+    importMaxBytes: int('IMPORT_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');

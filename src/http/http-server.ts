@@ -54,7 +54,7 @@ export async function createHttpServer(log: Logger, options: HttpServerOptions =
   app.removeContentTypeParser(['text/plain', 'application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
-    if (text.length === 0) return done(new InvalidJsonError('Request body is empty; send a JSON tick or an array of ticks'), undefined);
+    if (text.length === 0) return done(new InvalidJsonError('Request body is empty; send JSON (a tick or an array of ticks to /api/ticks, an alert to /api/alerts)'), undefined);
     try {
       done(null, secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
     } catch (err) {

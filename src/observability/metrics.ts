@@ -178,6 +178,25 @@ export class Metrics {
     collect: (): void => this.feedSuspectPairs.set(this.feedHealthCounts?.().suspect ?? 0),
   });
 
+  readonly alertsFired = new Counter({
+    name: 'quflx_alerts_fired_total',
+    help: 'Price alerts this process fired (claimed in the database and announced)',
+    registers: [this.registry],
+  });
+  readonly alertClaimRetries = new Counter({
+    name: 'quflx_alert_claim_retries_total',
+    help: 'Claims of a crossed price alert retried because the database did not answer',
+    registers: [this.registry],
+  });
+  /** Read at scrape time by the watched-alerts gauge; set by the alert watch. */
+  alertsWatchedCount: (() => number) | null = null;
+  readonly alertsWatched: Gauge = new Gauge({
+    name: 'quflx_alerts_watched',
+    help: 'Price alerts not yet fired that this process checks every accepted tick against',
+    registers: [this.registry],
+    collect: (): void => this.alertsWatched.set(this.alertsWatchedCount?.() ?? 0),
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'quflx_' });
   }

@@ -71,6 +71,14 @@ export class RedisKeys {
   persistQueue(): string {
     return `${this.prefix}queue:persist`;
   }
+  /** Pub/sub channel: every alert that fired (FiredAlert JSON), published once by the process that claimed it. */
+  alertsFired(): string {
+    return `${this.channelPrefix}alerts:fired`;
+  }
+  /** Pub/sub channel: alerts made or deleted (`{"op":"add","alert":...}`, `{"op":"remove","id":N}`), so every process watches the same ones. */
+  alertChanges(): string {
+    return `${this.channelPrefix}alerts:changes`;
+  }
   /** Ticks in the persist queue's entries (kept by the ingest and trim scripts). */
   persistQueueTicks(): string {
     return `${this.prefix}queue:persist:ticks`;

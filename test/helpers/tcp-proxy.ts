@@ -122,3 +122,17 @@ function forward({ client, upstream }: Link): void {
   client.pipe(upstream);
   upstream.pipe(client);
 }
+
+/** A started proxy in front of the test PostgreSQL, and the URL of a schema reached through it. */
+export async function proxyToTestDatabase(base: string): Promise<{ proxy: TcpProxy; urlFor: (schema: string) => string }> {
+  const target = new URL(base);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  await proxy.start();
+  const urlFor = (schema: string) => {
+    const viaProxy = new URL(base);
+    viaProxy.port = String(proxy.port);
+    viaProxy.searchParams.set('options', `-c search_path=${schema}`);
+    return viaProxy.toString();
+  };
+  return { proxy, urlFor };
+}

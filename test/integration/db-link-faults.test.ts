@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Child } from '../helpers/child.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { proxyToTestDatabase, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { deleteKeys, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
-import { createTestSchema, withSearchPath, type TestSchema } from '../helpers/test-db.js';
+import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 
 /**
  * The PostgreSQL link breaking under a running QuFLX (a process of its own, so a crash shows as
@@ -31,14 +31,10 @@ interface Running {
 }
 
 async function startBehindProxy(batchIntervalMs: string): Promise<Running> {
-  const base = new URL(TEST_DATABASE_URL);
-  const proxy = new TcpProxy(base.hostname, Number(base.port || 5432));
-  await proxy.start();
+  const { proxy, urlFor } = await proxyToTestDatabase(TEST_DATABASE_URL);
   cleanups.push(() => proxy.close());
   const db = await createTestSchema();
   cleanups.push(() => db.drop());
-  const viaProxy = new URL(TEST_DATABASE_URL);
-  viaProxy.port = String(proxy.port);
   const prefix = uniquePrefix();
   cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
   const child = new Child('src/main.ts', {
@@ -46,7 +42,7 @@ async function startBehindProxy(batchIntervalMs: string): Promise<Running> {
     HOST: '127.0.0.1',
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
-    DATABASE_URL: withSearchPath(viaProxy.toString(), db.schema),
+    DATABASE_URL: urlFor(db.schema),
     DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
     FEED: 'none',
     BATCH_INTERVAL_MS: batchIntervalMs,

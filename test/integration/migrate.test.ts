@@ -13,10 +13,10 @@ afterEach(async () => {
 test('two processes migrating at once apply each migration exactly once', async () => {
   db = await createTestSchema();
   const results = await Promise.all([migrate(db.pool, log), migrate(db.pool, log), migrate(db.pool, log)]);
-  expect(results.flat()).toEqual(['001_historical_ticks.sql']);
+  expect(results.flat().sort()).toEqual(['001_historical_ticks.sql', '003_alerts.sql']);
   expect(await migrate(db.pool, log)).toEqual([]);
-  const versions = (await db.pool.query('SELECT version FROM schema_migrations')).rows;
-  expect(versions).toEqual([{ version: '001_historical_ticks.sql' }]);
+  const versions = (await db.pool.query('SELECT version FROM schema_migrations ORDER BY 1')).rows;
+  expect(versions).toEqual([{ version: '001_historical_ticks.sql' }, { version: '003_alerts.sql' }]);
 });
 
 test('the schema keeps the contract columns, the identity key, the time index and RLS', async () => {
@@ -42,4 +42,23 @@ test('the schema keeps the contract columns, the identity key, the time index an
   const insert = `INSERT INTO historical_ticks (pair, price, "timestamp", tick_key) VALUES ('A', 1, 1, 't:1:1') ON CONFLICT DO NOTHING`;
   expect((await db.pool.query(insert)).rowCount).toBe(1);
   expect((await db.pool.query(insert)).rowCount).toBe(0);
+});
+
+test('the alerts table stands alone, with RLS, and keeps a fired alert whole', async () => {
+  db = await createTestSchema();
+  await migrate(db.pool, log);
+  const rls = (await db.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = $1::regclass`, [`${db.schema}.alerts`])).rows[0];
+  expect(rls).toEqual({ relrowsecurity: true });
+  const refs = (await db.pool.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'`, [`${db.schema}.alerts`])).rows[0];
+  expect(refs).toEqual({ n: 0 });
+  const insert = (values: string) =>
+    db!.pool.query(`INSERT INTO alerts (pair, condition, price, created_at, triggered_at, trigger_price, trigger_timestamp) VALUES ${values}`).then(
+      () => 'ok',
+      (err: { code: string }) => err.code,
+    );
+  expect(await insert(`('A', 'above', 1, now(), NULL, NULL, NULL)`)).toBe('ok');
+  expect(await insert(`('A', 'above', 1, now(), now(), 1.1, 5)`)).toBe('ok');
+  expect(await insert(`('A', 'above', 1, now(), now(), NULL, NULL)`)).toBe('23514'); // half a trigger
+  expect(await insert(`('A', 'sideways', 1, now(), NULL, NULL, NULL)`)).toBe('23514');
+  expect(await insert(`('A', 'below', 0, now(), NULL, NULL, NULL)`)).toBe('23514');
 });

@@ -64,6 +64,12 @@ describe('loadConfig reads valid values', () => {
     expect(loadConfig({ MAX_PAIRS: '25' }).maxPairs).toBe(25);
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/5' }).redisUrl).toBe('redis://127.0.0.1:6379/5');
   });
+  test('MAX_ALERTS and IMPORT_MAX_BYTES, and their defaults', () => {
+    expect(loadConfig({}).maxAlerts).toBe(1000);
+    expect(loadConfig({}).importMaxBytes).toBe(256 * 1024 * 1024);
+    expect(loadConfig({ MAX_ALERTS: '5' }).maxAlerts).toBe(5);
+    expect(loadConfig({ IMPORT_MAX_BYTES: '1048576' }).importMaxBytes).toBe(1_048_576);
+  });
   test('numbers, URLs, token and log level', () => {
     const c = loadConfig({
       PORT: '8080',
@@ -182,6 +188,10 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['MAX_PAIRS', '0'],
     ['MAX_PAIRS', 'all'],
     ['MAX_PAIRS', '100001'],
+    ['MAX_ALERTS', '0'],
+    ['MAX_ALERTS', 'many'],
+    ['IMPORT_MAX_BYTES', '100'],
+    ['IMPORT_MAX_BYTES', '1e9'],
     ['REDIS_URL', 'redis://127.0.0.1:6379/db5'],
   ])('%s=%j', (name, value) => {
     const err = configError({ [name]: value });

@@ -20,6 +20,14 @@ describe('RedisKeys channels and databases', () => {
     expect(new RedisKeys('app:', 0).updates('EURUSD_otc')).toBe('app:updates:EURUSD_otc');
   });
 
+  test('the alert channels carry the prefix and the database index like the tick channels', () => {
+    expect(new RedisKeys().alertsFired()).toBe('alerts:fired');
+    expect(new RedisKeys().alertChanges()).toBe('alerts:changes');
+    expect(new RedisKeys('app:', 0).alertsFired()).toBe('app:alerts:fired');
+    expect(new RedisKeys('app:', 6).alertsFired()).toBe('app:db6:alerts:fired');
+    expect(new RedisKeys('', 3).alertChanges()).toBe('db3:alerts:changes');
+  });
+
   test('every spelling of a pair names the same keys and channel', () => {
     const keys = new RedisKeys('p:', 2);
     for (const pair of ['US.500', 'US500', 'US-500']) {

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { isUnavailable } from '../../candles/candle-service.js';
-import { UnavailableError } from '../../core/errors.js';
+import { databaseCall } from '../../db/database-call.js';
 import { validateTickBatch } from '../../core/tick-validation.js';
 import type { Ingestor } from '../../ingest/ingestor.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { PairRegistry } from '../../redis/pair-registry.js';
 import type { RedisLink } from '../../redis/redis-link.js';
 import type { TickStore } from '../../redis/tick-store.js';
-import { bearerMatches } from '../http-server.js';
+import { bearerGuard } from '../bearer.js';
 import { ticksBefore } from '../../db/tick-history.js';
 import { MAX_TICK_PAGE } from '../../shared/limits.js';
 import { parseLimit, parseTime, requirePair } from '../query.js';
@@ -31,12 +30,7 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
     '/api/ticks',
     {
       // Checked before the body is read, so an unauthorised client cannot make us parse 1 MiB.
-      onRequest: async (request, reply) => {
-        if (deps.ingestToken && !bearerMatches(request.headers.authorization, deps.ingestToken)) {
-          reply.header('WWW-Authenticate', 'Bearer');
-          return reply.code(401).send({ error: 'Missing or wrong bearer token (Authorization: Bearer <INGEST_TOKEN>)' });
-        }
-      },
+      onRequest: bearerGuard(deps.ingestToken, 'INGEST_TOKEN'),
     },
     async (request, reply) => {
       let ticks;
@@ -61,12 +55,7 @@ export function registerTickRoutes(app: FastifyInstance, deps: TickRoutesDeps): 
       const limit = parseLimit(q.limit, Math.min(1000, MAX_TICK_PAGE), MAX_TICK_PAGE);
       // A database read makes no Redis keys: a name the registry does not know is read as given.
       const canonical = (await deps.redisLink.read(() => deps.registry.resolve(pair), 'pair name read')) ?? pair;
-      try {
-        return await ticksBefore(deps.db, canonical, before, limit);
-      } catch (err) {
-        if (isUnavailable(err)) throw new UnavailableError(`The database is not reachable: ${(err as Error).message}`, 5);
-        throw err;
-      }
+      return databaseCall(() => ticksBefore(deps.db, canonical, before, limit));
     }
     const limit = parseLimit(q.limit, Math.min(100, deps.tickBufferSize), deps.tickBufferSize);
     // Any spelling reads the one instrument; a pair nobody sent has no ticks (and nothing is made for it).
