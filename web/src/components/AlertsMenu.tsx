@@ -74,7 +74,7 @@ function AlertForm({ pair, onGesture }: { pair: string; onGesture: () => void })
   };
 
   return (
-    <form className="alert-form" onSubmit={submit} data-alert-form={pair}>
+    <form className="alert-form" onSubmit={submit} data-alert-form={pair} noValidate>
       <div className="menu-heading">New alert · {pair}</div>
       <div className="alert-form-row">
         <div className="segmented small" role="radiogroup" aria-label="Condition">

@@ -160,6 +160,7 @@ export function IndicatorSettingsForm({
   return (
     <form
       className="settings-form"
+      noValidate
       data-settings-form={id}
       onSubmit={(e) => {
         e.preventDefault();

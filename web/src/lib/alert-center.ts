@@ -73,11 +73,16 @@ export class AlertCenter {
         if (this.closed) return;
         this.set({ status: 'ready', alerts: sortAlerts(alerts), error: null });
         const seen = this.seenAt();
+        // A browser's first visit starts the clock: what fired before it is in the list, not news.
+        if (seen === 0) {
+          this.markSeen(Math.max(Date.now(), ...alerts.map((a) => a.triggeredAt ?? 0)));
+          return;
+        }
         const news = unseenFired(alerts, seen);
         if (news.length > 0) {
           this.markSeen(Math.max(...news.map((a) => a.triggeredAt!)));
           for (const a of news) this.tell({ alert: a, away: true });
-        } else if (seen === 0) this.markSeen(Date.now());
+        }
       } catch (err) {
         if (this.closed) return;
         this.set({ ...this.state, status: this.state.alerts.length > 0 ? 'ready' : 'error', error: message(err) });
@@ -110,7 +115,7 @@ export class AlertCenter {
     if (!a || typeof a.id !== 'number') return;
     const known = this.state.alerts.find((x) => x.id === a.id);
     if (known?.triggeredAt !== null && known?.triggeredAt !== undefined) return; // told already (a reload raced the event)
-    const alerts = known ? this.state.alerts.map((x) => (x.id === a.id ? { ...x, ...a } : x)) : sortAlerts([...this.state.alerts, a]);
+    const alerts = sortAlerts(known ? this.state.alerts.map((x) => (x.id === a.id ? { ...x, ...a } : x)) : [...this.state.alerts, a]);
     this.set({ ...this.state, alerts });
     this.markSeen(Math.max(this.seenAt(), a.triggeredAt));
     this.tell({ alert: a, away: false });
