@@ -353,6 +353,21 @@ describe('trader tools in the page', { timeout: 180_000 }, () => {
       expect(pop.x + pop.width).toBeLessThanOrEqual(390);
       await p.screenshot({ path: '/tmp/quflx-e2e-phone-alerts.png' });
       await p.keyboard.press('Escape');
+      // Drawn with a finger: a trend line by a drag, a level by a tap.
+      await p.evaluate(() => (globalThis as any).localStorage.removeItem('quflx.drawings.EUR/USD_otc'));
+      const cdp = await p.context().newCDPSession(p);
+      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+      const box = (await p.locator('[data-chart="main"] .chart-host').boundingBox())!;
+      const at = (x: number, y: number) => [{ x: box.x + x, y: box.y + y }];
+      await p.locator('button[data-tool="trend"]').click();
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(60, 300) });
+      for (let i = 1; i <= 8; i++) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(60 + i * 20, 300 - i * 15) });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      await p.locator('button[data-tool="hline"]').click();
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(150, 200) });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      const drawn = await waitFor(() => chart<{ kind: string }[]>(p, 'const d = c.drawings.drawings(); return d.length === 2 ? d : null'), 10_000, 'two drawings by touch');
+      expect(drawn!.map((d) => d.kind)).toEqual(['trend', 'hline']);
       await p.screenshot({ path: '/tmp/quflx-e2e-phone-tools.png' });
       expect(phone.problems.filter((x) => !refused(x.text)).map((x) => x.text)).toEqual([]);
     } finally {

@@ -176,9 +176,12 @@ function Terminal({ alerts }: { alerts: AlertCenter | null }) {
 
   // ---- alerts -------------------------------------------------------------------------------
 
+  const zoneRef = useRef(zone);
+  zoneRef.current = zone;
   useEffect(() => {
     if (!alerts) return;
     const off = alerts.onNews(({ alert, away: whileAway }) => {
+      const zone = zoneRef.current;
       const digits = pricePrecision(alert.pair, alert.price);
       const key = `${alert.id}:${alert.triggeredAt}`;
       setBanners((b) => [...b.filter((x) => x.key !== key), { key, alert, away: whileAway }].slice(-MAX_BANNERS));
@@ -189,7 +192,7 @@ function Terminal({ alerts }: { alerts: AlertCenter | null }) {
     });
     void alerts.load();
     return off;
-  }, [alerts, notifier, zone]);
+  }, [alerts, notifier]);
 
   // Any press readies the alert sound (browsers start audio only from a gesture).
   useEffect(() => {
