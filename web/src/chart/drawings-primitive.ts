@@ -58,8 +58,11 @@ export class DrawingsPrimitive implements ISeriesPrimitive<Time> {
   }
 
   updateAllViews(): void {
+    const before = this.scene.labels;
     this.scene = this.project();
     const labels = this.scene.labels;
+    // The library caches by the array: a new one only when the labels changed.
+    if (labels.length === before.length && labels.every((l, i) => l.y === before[i]!.y && l.text === before[i]!.text && l.selected === before[i]!.selected)) return;
     this.axisViews = labels.map((l) => ({
       coordinate: () => l.y,
       text: () => l.text,
