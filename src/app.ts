@@ -15,8 +15,10 @@ import { WsFeed } from './feeds/ws-feed.js';
 import { SocketGateway } from './gateway/socket-gateway.js';
 import { exposureWarnings, socketServerOptions, socketTokenGuard } from './http/exposure.js';
 import { createHttpServer, type HttpLimits } from './http/http-server.js';
+import { DEFAULT_HTTP_LIMITS } from './http/request-limits.js';
 import { registerAlertRoutes } from './http/routes/alerts.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
+import { registerCsvRoutes } from './http/routes/csv.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
@@ -181,6 +183,17 @@ export class QuflxApp {
       registerIndicatorRoutes(http, { candles, registry });
       const alertBook = new AlertBook({ pool: database.pool, redisLink, keys, registry, watch: alertWatch, schemaReady, maxAlerts: config.maxAlerts });
       registerAlertRoutes(http, { alerts: alertBook, accessToken: config.accessToken });
+      await registerCsvRoutes(http, {
+        pool: database.pool,
+        registry,
+        redis,
+        keys,
+        ingestToken: config.ingestToken,
+        importMaxBytes: config.importMaxBytes,
+        limits: { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits },
+        schemaReady,
+        log,
+      });
       registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt, feed: feedWatch });
       registerWebRoutes(http);
       const gateway = new SocketGateway({

@@ -6,7 +6,7 @@
  *
  * Exit status: 0 done; 1 nothing imported (invalid lines, not a tick CSV) or a failure; 2 bad usage.
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -16,12 +16,12 @@ import { ConfigError } from './core/errors.js';
 import { pairProblem } from './core/pair.js';
 import { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
-import { storedPairs, storedSpelling } from './db/pair-repository.js';
+import { storedPairs } from './db/pair-repository.js';
 import { RedisKeys, redisDatabase } from './redis/keys.js';
 import { PairRegistry } from './redis/pair-registry.js';
 import type { Logger } from './observability/logger.js';
 import { openServices, type Services } from './runtime/services.js';
-import { exportCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
+import { exportPairCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
 import { connectCliRedis, CsvFileError, formatLineIssue, importCsv, refreshCandleCache, type ImportProgress } from './csv/csv-import.js';
 
 const USAGE = `Usage:
@@ -203,12 +203,15 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
   try {
     const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });
     await registry.seedFrom(() => storedPairs(db.pool));
-    progress = new ImportProgressView((await stat(cmd.file)).size, process.stderr.isTTY === true);
+    const totalBytes = (await stat(cmd.file)).size;
+    progress = new ImportProgressView(totalBytes, process.stderr.isTTY === true);
     const p = progress;
+    const input = createReadStream(cmd.file);
     let result;
     try {
-      result = await importCsv(db.pool, { file: cmd.file, skipInvalid: cmd.skipInvalid, registry, log, signal, onProgress: (x) => p.update(x) });
+      result = await importCsv(db.pool, { input, totalBytes, skipInvalid: cmd.skipInvalid, registry, log, signal, onProgress: (x) => p.update(x) });
     } finally {
+      input.destroy();
       progress.stop();
     }
 
@@ -255,19 +258,16 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
   const partial = cmd.out === null ? null : `${cmd.out}.${process.pid}.partial`;
   try {
     // Any spelling of the pair exports the one instrument, stored under its canonical name.
-    const pair = await storedSpelling(db.pool, cmd.pair);
-    const client = await db.pool.connect();
-    let rows: number;
+    let exported: { pair: string; rows: number };
     try {
       const out = partial === null ? process.stdout : createWriteStream(partial);
-      rows = await exportCsv(client, { pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
+      exported = await exportPairCsv(db.pool, { pair: cmd.pair, from: cmd.from, to: cmd.to, out, keepOpen: partial === null, signal });
     } catch (err) {
-      client.release(true);
       if (partial) await rm(partial, { force: true });
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0; // `| head`: the reader has had enough
       throw err;
     }
-    client.release();
+    const { pair, rows } = exported;
     if (cmd.out !== null && partial !== null) await rename(partial, cmd.out);
     console.error(`exported ${plural(rows, 'tick')} of ${pair}${cmd.out ? ` to ${cmd.out}` : ''} in ${seconds(Date.now() - started)}`);
     return 0;

@@ -216,7 +216,7 @@ export class AlertWatch {
     }
   }
 
-  private claim(alert: WatchedAlert, tick: { price: number; timestamp: number }): void {
+  private claim(alert: WatchedAlert, tick: { pair: string; price: number; timestamp: number }): void {
     if (this.claims.has(alert.id) || this.closed) return;
     this.touched.add(alert.id);
     this.index.remove(alert.id);
@@ -224,13 +224,13 @@ export class AlertWatch {
     this.claims.set(alert.id, claim);
   }
 
-  private async claimWithRetry(alert: WatchedAlert, tick: { price: number; timestamp: number }): Promise<void> {
+  private async claimWithRetry(alert: WatchedAlert, tick: { pair: string; price: number; timestamp: number }): Promise<void> {
     const { pool, metrics, log } = this.deps;
     const giveUpAt = Date.now() + (this.deps.options.claimRetryWindowMs ?? 600_000);
     for (let attempt = 0; !this.closed; attempt++) {
       let fired;
       try {
-        fired = (await claimAlert(pool, alert.id, { price: tick.price, timestamp: tick.timestamp }, Date.now())) as FiredAlert | null;
+        fired = (await claimAlert(pool, alert.id, { price: tick.price, timestamp: tick.timestamp, pair: tick.pair }, Date.now())) as FiredAlert | null;
       } catch (err) {
         if (Date.now() >= giveUpAt) {
           // Still waiting in the database: the next reload watches it again, and a later crossing fires it.

@@ -1,12 +1,13 @@
 /**
- * `quflx export --pair P [--from] [--to] [--out]`: a pair's stored ticks, in time order, as CSV
- * that `quflx import` reads back to identical rows. Rows come from a server-side cursor and go
- * out through a stream, so memory stays flat however many there are.
+ * CSV export, for `quflx export --pair P [--from] [--to] [--out]` and `GET /api/export` alike: a
+ * pair's stored ticks, in time order, as CSV that import reads back to identical rows. Rows come
+ * from a server-side cursor and go out through a stream, so memory stays flat however many there are.
  */
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type pg from 'pg';
+import { storedSpelling } from '../db/pair-repository.js';
 import { streamTicks } from '../db/tick-repository.js';
 import { CSV_COLUMNS, formatCsvNumber, guardCsvText } from './csv-tick.js';
 
@@ -42,6 +43,33 @@ export async function exportCsv(client: pg.ClientBase, options: ExportOptions): 
     { end: !options.keepOpen, ...(options.signal ? { signal: options.signal } : {}) },
   );
   return rows;
+}
+
+export interface PairExportOptions extends ExportOptions {
+  /** Called once the database is ready to stream, with the pair's stored (canonical) name: headers can go out then. */
+  onReady?: (pair: string) => void;
+}
+
+/**
+ * Exports a pair given in any spelling (the one instrument, under its stored name): one snapshot,
+ * the cursor inside a read-only transaction (a pooler in transaction mode needs that). Returns the
+ * stored name and the row count.
+ */
+export async function exportPairCsv(pool: pg.Pool, options: PairExportOptions): Promise<{ pair: string; rows: number }> {
+  const pair = await storedSpelling(pool, options.pair);
+  const client = await pool.connect();
+  let done = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    options.onReady?.(pair);
+    const rows = await exportCsv(client, { ...options, pair });
+    await client.query('COMMIT');
+    done = true;
+    return { pair, rows };
+  } finally {
+    // A cursor left open mid-stream: the connection is dropped rather than reused.
+    client.release(!done);
+  }
 }
 
 /** A --from / --to value that is neither an ISO 8601 date nor epoch milliseconds. */

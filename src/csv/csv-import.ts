@@ -1,10 +1,11 @@
 /**
- * `quflx import <file.csv>`: one streaming pass over the file, every line checked against the tick
- * contract, all rows written in ONE transaction through the same dedup insert the persister uses.
- * Any invalid line rolls everything back unless the caller allows skipping them.
+ * CSV import, for `quflx import <file.csv>` and `POST /api/import` alike: one streaming pass over
+ * the bytes (a file or a request body), every line checked against the tick contract, all rows
+ * written in ONE transaction through the same dedup insert the persister uses. Any invalid line
+ * rolls everything back unless the caller allows skipping them. Memory stays flat: at most two
+ * batches of rows are held, whatever the size of the input.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import type pg from 'pg';
 import { createClient } from 'redis';
@@ -17,6 +18,7 @@ import { insertTicks, toRow } from '../db/tick-repository.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisKeys } from '../redis/keys.js';
 import type { PairRegistry } from '../redis/pair-registry.js';
+import { MAX_REPORTED_IMPORT_LINES } from '../shared/limits.js';
 import { CsvHeaderError, csvLayout, parseCsvTick, type CsvLayout } from './csv-tick.js';
 import { NotUtf8Error, strictUtf8 } from './strict-utf8.js';
 
@@ -26,7 +28,7 @@ import { NotUtf8Error, strictUtf8 } from './strict-utf8.js';
  */
 export const IMPORT_BATCH_ROWS = 10_000;
 /** Invalid lines kept in full for the report; the rest are only counted. */
-export const MAX_REPORTED_LINES = 50;
+export const MAX_REPORTED_LINES = MAX_REPORTED_IMPORT_LINES;
 /**
  * The longest record (line) taken, in bytes. A tick line is under 300; this leaves room for other
  * columns and stops a line with no end (a 1 GB line) long before memory does.
@@ -40,15 +42,19 @@ export interface LineIssue {
 }
 
 export interface ImportProgress {
-  /** Bytes of the file read so far. */
+  /** Bytes of the input read so far. */
   bytes: number;
-  totalBytes: number;
+  /** The input's size when known (a file, a request with a Content-Length), else null. */
+  totalBytes: number | null;
   /** Records (tick lines) seen so far, valid or not. */
   records: number;
 }
 
 export interface ImportOptions {
-  file: string;
+  /** The CSV bytes: a file's read stream, a request body. Read once, at the pace of the inserts. */
+  input: Readable;
+  /** The input's size when known, for progress. */
+  totalBytes: number | null;
   /** Write the valid lines even when some are invalid (else: nothing is written). */
   skipInvalid: boolean;
   batchRows?: number;
@@ -96,16 +102,25 @@ function extraLines(fields: readonly string[]): number {
   return n;
 }
 
+/** Counts the bytes that pass. */
+class ByteCounter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}
+
 /**
- * Imports `options.file` into historical_ticks on one pooled client, in one transaction.
- * Returns the counts; throws CsvFileError for a file that is not a tick CSV at all.
+ * Imports the CSV read from `options.input` into historical_ticks on one pooled client, in one
+ * transaction. Returns the counts; throws CsvFileError for input that is not a tick CSV at all,
+ * and the input's own error (a size limit, a client gone) as it is, after rolling back.
  */
 export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<ImportResult> {
   const batchRows = options.batchRows ?? IMPORT_BATCH_ROWS;
   const maxReported = options.maxReported ?? MAX_REPORTED_LINES;
-  const { signal } = options;
-  const totalBytes = (await stat(options.file)).size;
-  const input = createReadStream(options.file);
+  const { signal, input, totalBytes } = options;
+  const counter = new ByteCounter();
   const utf8 = strictUtf8();
   const parser = parse({ bom: true, info: true, skip_empty_lines: true, relax_column_count: true, max_record_size: MAX_RECORD_BYTES });
 
@@ -120,7 +135,7 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
     touchedPairs: [],
   };
   const touched = new Set<string>();
-  const progress = () => options.onProgress?.({ bytes: Math.min(input.bytesRead, totalBytes), totalBytes, records: result.records });
+  const progress = () => options.onProgress?.({ bytes: counter.bytes, totalBytes, records: result.records });
 
   const client = await pool.connect();
   let clientBroken = false;
@@ -160,9 +175,13 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
 
   try {
     await client.query('BEGIN');
-    input.on('error', (err) => parser.destroy(err));
-    utf8.on('error', (err) => parser.destroy(err));
-    input.pipe(utf8).pipe(parser);
+    if (signal?.aborted) throw signal.reason;
+    // An abort also ends a read that waits for input that does not come.
+    signal?.addEventListener('abort', () => parser.destroy(signal.reason as Error), { once: true });
+    // The first error of any stage (the input's own too, even one from before this call) ends the parse with it.
+    pipeline(input, counter, utf8, parser, (err) => {
+      if (err) parser.destroy(err);
+    });
 
     let layout: CsvLayout | null = null;
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -211,8 +230,6 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
     }
   } catch (err) {
     if (inFlight) await (inFlight as Promise<void>).catch(() => undefined);
-    input.destroy();
-    utf8.destroy();
     parser.destroy();
     await client.query('ROLLBACK').catch(() => {
       clientBroken = true;
@@ -231,7 +248,7 @@ export async function importCsv(pool: pg.Pool, options: ImportOptions): Promise<
   }
   result.reported.sort((a, b) => a.line - b.line);
   result.touchedPairs = [...touched].sort();
-  options.log.debug({ file: options.file, ...result, reported: undefined }, 'csv import finished');
+  options.log.debug({ ...result, reported: undefined }, 'csv import finished');
   return result;
 }
 

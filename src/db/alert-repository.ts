@@ -100,13 +100,20 @@ export async function deleteAlert(db: pg.Pool | pg.ClientBase, id: number): Prom
 
 /**
  * Claims the firing of an alert for this tick: one statement, so exactly one claim of all the
- * processes wins. Returns the fired alert, or null when it has fired already or was deleted.
+ * processes wins. The alert takes the tick's pair, the instrument's canonical name (an alert made
+ * before any tick of its pair kept the spelling it was given). Returns the fired alert, or null
+ * when it has fired already or was deleted.
  */
-export async function claimAlert(db: pg.Pool | pg.ClientBase, id: number, trigger: AlertTrigger, at: number): Promise<Alert | null> {
+export async function claimAlert(
+  db: pg.Pool | pg.ClientBase,
+  id: number,
+  trigger: AlertTrigger & { pair: string },
+  at: number,
+): Promise<Alert | null> {
   const { rows } = await db.query<AlertRow>(
-    `UPDATE alerts SET triggered_at = to_timestamp($2::float8 / 1000), trigger_price = $3, trigger_timestamp = $4
+    `UPDATE alerts SET triggered_at = to_timestamp($2::float8 / 1000), trigger_price = $3, trigger_timestamp = $4, pair = $5
      WHERE id = $1 AND triggered_at IS NULL RETURNING ${COLUMNS}`,
-    [id, at, trigger.price, trigger.timestamp],
+    [id, at, trigger.price, trigger.timestamp, trigger.pair],
   );
   return rows[0] ? toAlert(rows[0]) : null;
 }

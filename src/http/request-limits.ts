@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** Time and size limits of an HTTP request (beyond the 1 MiB body limit). */
@@ -16,6 +17,14 @@ export interface HttpLimits {
   lingerMaxBytes: number;
   /** A GET under /api with no answer by then gets a 503 (Redis or the database stalled). */
   apiReadTimeoutMs: number;
+  /**
+   * CSV import and export stream for as long as they need (no request or answer deadline); one
+   * that moves nothing for this long (a client that stopped sending or reading, a stalled
+   * database) is cut.
+   */
+  streamIdleMs: number;
+  /** The longest a CSV import (upload and write) may take. */
+  importMaxMs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -24,7 +33,55 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   lingerMs: 10_000,
   lingerMaxBytes: 64 * 1024 * 1024,
   apiReadTimeoutMs: 10_000,
+  streamIdleMs: 60_000,
+  importMaxMs: 30 * 60_000,
 };
+
+/** Route config of a route that streams for as long as it needs (CSV import and export): no apiReadTimeoutMs cut. */
+export const STREAMED_ROUTE = { streamed: true } as const;
+
+/** Set on a connection while its request's body may take longer than requestTimeoutMs. */
+const LONG_UPLOAD = Symbol('quflx.longUpload');
+type UploadSocket = Socket & { [LONG_UPLOAD]?: boolean };
+
+/**
+ * Exempts this request's body from Node's whole-request timeout (requestTimeoutMs): a 100 MB
+ * import takes longer than 30 s, read at the pace of the inserts. Its route bounds it instead
+ * (size, no progress for streamIdleMs, importMaxMs). The next request on the connection is bound
+ * again.
+ */
+export function exemptFromRequestTimeout(raw: IncomingMessage): void {
+  const socket = raw.socket as UploadSocket;
+  socket[LONG_UPLOAD] = true;
+  const bound = () => {
+    socket[LONG_UPLOAD] = false;
+  };
+  raw.once('end', bound);
+  raw.once('close', bound);
+}
+
+/**
+ * Fastify's clientErrorHandler: Node's request timeout spares exempted uploads; every other
+ * client error (a timeout, oversized headers, a malformed request) is answered as Fastify does,
+ * in QuFLX's error shape, and the connection closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && (socket as UploadSocket)[LONG_UPLOAD]) return;
+  const [status, error] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'The request did not arrive in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request headers are too large']
+        : [400, 'Malformed HTTP request'];
+  const body = JSON.stringify({ error });
+  // Not in the middle of an answer already on its way.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}
 
 /** Methods whose routes take a request body; any other request with one is refused before it is read. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -46,7 +103,8 @@ const pathOf = (request: FastifyRequest) => request.url.split('?')[0];
 export function applyRequestLimits(app: FastifyInstance, limits: HttpLimits): void {
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
-    if (route.url.startsWith('/api/') && methods.includes('GET')) route.handlerTimeout ??= limits.apiReadTimeoutMs;
+    const streamed = (route.config as { streamed?: boolean } | undefined)?.streamed === true;
+    if (route.url.startsWith('/api/') && methods.includes('GET') && !streamed) route.handlerTimeout ??= limits.apiReadTimeoutMs;
   });
 
   app.addHook('onRequest', async (request, reply) => {

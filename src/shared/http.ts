@@ -99,7 +99,7 @@ export interface AlertTrigger {
  */
 export interface Alert {
   id: number;
-  /** The instrument's canonical name (as given when no tick of it was ever accepted). */
+  /** The instrument's canonical name (as given when no tick of it was ever accepted, until it fires). */
   pair: string;
   condition: AlertCondition;
   price: number;
@@ -122,6 +122,8 @@ export interface ImportResponse {
   invalid: number;
   /** The first MAX_REPORTED_IMPORT_LINES invalid lines: `line 7: price must be ...`. */
   invalidLines: string[];
+  /** Set when the ticks are in but something after failed (the candle cache could not be refreshed). */
+  warning?: string;
 }
 
 /**

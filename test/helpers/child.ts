@@ -49,3 +49,17 @@ export class Child {
     return this.exited;
   }
 }
+
+/** The environment of a QuFLX server child (src/main.ts) on the test Redis under `prefix`, any free port, no feed, logs at info. */
+export function serverEnv(redisUrl: string, prefix: string, databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    DATABASE_URL: databaseUrl,
+    FEED: 'none',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}

@@ -117,6 +117,17 @@ describe('price alerts', () => {
     expect(listed.find((a) => a.id === other.id)!.triggeredAt).toBeNull();
   });
 
+  test('an alert on a pair nobody sent yet keeps the name given, and fires under the name its first tick gives the instrument', async () => {
+    const t = await app();
+    const events = await alertListener(t.url);
+    const made = await createAlert(t.url, { pair: 'AUDCAD_otc', condition: 'above', price: 0.9 });
+    expect(made.pair).toBe('AUDCAD_otc');
+    await tick(t.url, 0.91, Date.now(), 'AUD/CAD_otc'); // the first tick of the symbol: its spelling is canonical
+    await waitFor(() => events.length === 1, 10_000, 'the alert');
+    expect(events[0]).toMatchObject({ id: made.id, pair: 'AUD/CAD_otc', trigger: { price: 0.91 } });
+    expect((await listAlerts(t.url))[0]!.pair).toBe('AUD/CAD_otc');
+  });
+
   test('an alert survives a restart: made, the process restarted, then crossed', async () => {
     const db = await createTestSchema();
     cleanups.push(() => db.drop());

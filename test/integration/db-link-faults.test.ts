@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { Child } from '../helpers/child.js';
+import { Child, serverEnv } from '../helpers/child.js';
 import { proxyToTestDatabase, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { deleteKeys, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
@@ -37,19 +37,15 @@ async function startBehindProxy(batchIntervalMs: string): Promise<Running> {
   cleanups.push(() => db.drop());
   const prefix = uniquePrefix();
   cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-  const child = new Child('src/main.ts', {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    DATABASE_URL: urlFor(db.schema),
-    DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
-    FEED: 'none',
-    BATCH_INTERVAL_MS: batchIntervalMs,
-    CANDLE_CACHE_SIZE: '10',
-    PERSIST_CONSUMER: `faults-${prefix}`,
-    LOG_LEVEL: 'info',
-  });
+  const child = new Child(
+    'src/main.ts',
+    serverEnv(TEST_REDIS_URL, prefix, urlFor(db.schema), {
+      DATABASE_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
+      BATCH_INTERVAL_MS: batchIntervalMs,
+      CANDLE_CACHE_SIZE: '10',
+      PERSIST_CONSUMER: `faults-${prefix}`,
+    }),
+  );
   cleanups.push(() => child.kill('SIGKILL'));
   const running = JSON.parse(await child.waitForLine(/QuFLX is running/, 60_000)) as { url: string };
   const parsed = () => child.lines.flatMap((l) => {
