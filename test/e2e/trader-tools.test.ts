@@ -53,6 +53,10 @@ describe('trader tools in the page', { timeout: 180_000 }, () => {
   let app: TestApp;
   let browser: Browser;
   let page: Page;
+  /** When the refused import was sent: its 400 is the one console error the browser shows on purpose. */
+  const refusedImport = { from: 0, to: 0 };
+  /** What the CSV pair holds: the imported ticks and one live one. */
+  const csvTicks: { timestamp: number; price: number }[] = [];
 
   beforeAll(async () => {
     await ensureWebBuilt();
@@ -329,6 +333,90 @@ describe('trader tools in the page', { timeout: 180_000 }, () => {
     await waitFor(() => page.evaluate(() => (globalThis as any).document.fullscreenElement === null), 10_000, 'out of fullscreen');
   });
 
+  test('CSV import from the page: upload progress, the result, the chart fills; the same file again is all duplicates; a bad file names its lines', async () => {
+    const now = Date.now();
+    // The pair is listed (one live tick now); its history comes from the file: 10 hours, 2 ticks a minute.
+    expect((await postTicks(app.url, { pair: CSV_PAIR, price: 1.5, timestamp: now })).status).toBe(202);
+    csvTicks.push({ timestamp: now, price: 1.5 });
+    const start = Math.floor((now - 10 * 3600_000) / 60_000) * 60_000;
+    const ticks = Array.from({ length: 1200 }, (_, i) => ({ timestamp: start + i * 30_000 + 1000, price: Number((1.5 + Math.sin(i / 30) / 100 + (i % 7) / 10_000).toFixed(5)) }));
+    csvTicks.push(...ticks);
+    const csv = `pair,price,timestamp,id\n${ticks.map((t) => `${CSV_PAIR},${t.price},${t.timestamp},`).join('\n')}\n`;
+    await page.goto(`${app.url}/?pair=${CSV_PAIR}&tf=1M&layout=1`);
+    await waitFor(() => chart<boolean>(page, 'return c.live'), 30_000, 'the pair with one tick');
+    expect((await chart<number>(page, 'return c.bars().length'))!).toBeLessThanOrEqual(2);
+    // What the progress bar shows while the file goes up.
+    await page.evaluate(`(() => {
+      const g = globalThis; g.__progress = [];
+      new MutationObserver(() => { const p = g.document.querySelector('.csv-dialog progress'); if (p) g.__progress.push([p.value, p.max]); })
+        .observe(g.document.body, { subtree: true, childList: true, attributes: true });
+    })()`);
+    await page.setInputFiles('input[data-csv-input]', { name: 'history.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    const result = page.locator('.csv-result');
+    await result.waitFor({ timeout: 30_000 });
+    expect([await result.getAttribute('data-imported'), await result.getAttribute('data-duplicates'), await result.getAttribute('data-invalid')]).toEqual(['1200', '0', '0']);
+    const progress = (await page.evaluate('globalThis.__progress')) as [number, number][];
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every(([, max]) => max === Buffer.byteLength(csv))).toBe(true);
+    console.log(`import progress seen: ${progress.map(([v]) => v).join(', ')}`);
+    await page.screenshot({ path: '/tmp/quflx-e2e-csv-imported.png' });
+    // The chart loads again and fills with the imported history, as the server has it.
+    await waitFor(() => chart<boolean>(page, 'return c.live && c.bars().length >= 150'), 30_000, 'the chart filled');
+    const server = (await getJson(`${app.url}/api/candles?pair=${encodeURIComponent(CSV_PAIR)}&timeframe=1M`)).candles as Candle[];
+    const shown = (await chart<Candle[]>(page, 'return c.bars()'))!;
+    const byTime = new Map(shown.map((b) => [b.time, b]));
+    for (const b of server.slice(0, -1)) expect(byTime.get(b.time), String(b.time)).toMatchObject({ open: b.open, close: b.close, volume: b.volume });
+    await page.locator('.csv-dialog button', { hasText: 'Close' }).click();
+
+    // The same file again: nothing new.
+    await page.setInputFiles('input[data-csv-input]', { name: 'history.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.locator('.csv-result[data-duplicates="1200"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('.csv-result').getAttribute('data-imported')).toBe('0');
+    await page.locator('.csv-dialog button', { hasText: 'Close' }).click();
+
+    // A file with bad lines: refused whole, the lines named.
+    const bad = `pair,price,timestamp\n${CSV_PAIR},1.5,${now - 5000}\n${CSV_PAIR},abc,${now - 4000}\n${CSV_PAIR},1.6,\n`;
+    refusedImport.from = Date.now();
+    await page.setInputFiles('input[data-csv-input]', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
+    await page.locator('.csv-dialog[data-import-phase="failed"]').waitFor({ timeout: 30_000 });
+    refusedImport.to = Date.now() + 1000;
+    const text = (await page.locator('.csv-dialog').textContent())!;
+    expect(text).toContain('Nothing imported from bad.csv');
+    expect(text).toMatch(/line 3: price/);
+    expect(text).toMatch(/line 4: timestamp/);
+    await page.screenshot({ path: '/tmp/quflx-e2e-csv-refused.png' });
+    await page.locator('.csv-dialog button', { hasText: 'Close' }).click();
+  });
+
+  test('CSV export downloads the pair\'s ticks of the visible range', async () => {
+    await page.goto(`${app.url}/?pair=${CSV_PAIR}&tf=1M&layout=1`);
+    await waitFor(() => chart<boolean>(page, 'return c.live && c.bars().length >= 150'), 30_000, 'the filled chart');
+    await page.waitForTimeout(500);
+    const range = (await chart<{ fromMs: number; toMs: number }>(page, 'return c.visibleRange()'))!;
+    const bars = (await chart<Candle[]>(page, 'return c.bars()'))!;
+    // Less than the whole history is in view: the export is the view's span, not everything.
+    expect(range.fromMs).toBeGreaterThan(bars[0]!.time * 1000);
+    await page.locator('[data-menu="csv"]').click();
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.locator('button[data-action="export"]').click()]);
+    const file = readFileSync((await download.path())!, 'utf8');
+    const lines = file.trim().split('\n');
+    expect(lines[0]).toBe('pair,price,timestamp,id');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows.length).toBeGreaterThan(50);
+    for (const [pair, price, ts] of rows) {
+      expect(pair).toBe(CSV_PAIR);
+      expect(Number(price)).toBeGreaterThan(0);
+      expect(Number(ts)).toBeGreaterThanOrEqual(range.fromMs);
+      expect(Number(ts)).toBeLessThanOrEqual(range.toMs);
+    }
+    // Exactly the stored ticks of that span: the server's own answer for it.
+    const direct = await (await fetch(`${app.url}/api/export?pair=${encodeURIComponent(CSV_PAIR)}&from=${Math.floor(range.fromMs)}&to=${Math.floor(range.toMs)}`)).text();
+    expect(file).toBe(direct);
+    // And those are the ticks the pair was given in that span, oldest first.
+    const expected = csvTicks.filter((t) => t.timestamp >= range.fromMs && t.timestamp <= range.toMs).sort((a, b) => a.timestamp - b.timestamp);
+    expect(rows.map((r) => [Number(r[2]), Number(r[1])])).toEqual(expected.map((t) => [t.timestamp, t.price]));
+  });
+
   test('a deep link under another spelling opens the instrument and the URL takes its canonical name', async () => {
     await page.goto(`${app.url}/?pair=EURUSD_otc&tf=1M&layout=1`);
     await waitFor(() => live(page), 30_000, 'the live chart');
@@ -375,7 +463,9 @@ describe('trader tools in the page', { timeout: 180_000 }, () => {
     }
   });
 
-  test('no console errors or warnings', () => {
-    expect(browser.problems.filter((p) => !refused(p.text)).map((p) => p.text)).toEqual([]);
+  test('no console errors or warnings (but the refused import\'s 400, which Chromium logs for any failed request)', () => {
+    const expected = (p: { at: number; text: string }) => p.at >= refusedImport.from && p.at <= refusedImport.to && p.text.includes('status of 400 (Bad Request)');
+    expect(browser.problems.filter(expected)).toHaveLength(1);
+    expect(browser.problems.filter((p) => !refused(p.text) && !expected(p)).map((p) => p.text)).toEqual([]);
   });
 });

@@ -6,7 +6,17 @@ import type { ImportResponse } from '../lib/types.js';
 type ImportState =
   | { phase: 'sending'; name: string; sent: number; total: number }
   | { phase: 'done'; name: string; result: ImportResponse }
-  | { phase: 'failed'; name: string; error: string; lines: readonly string[]; invalid: number };
+  | { phase: 'failed'; name: string; error: string; lines: readonly string[]; invalid: number; file: File; status: number | null };
+
+/** The server's INGEST_TOKEN, once given, for this tab only (imports are guarded like ingest). */
+const TOKEN_KEY = 'quflx.ingestToken';
+function storedToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * CSV in the page: Import uploads a tick file (the CLI's format and rules) with a progress bar and
@@ -21,11 +31,12 @@ export function CsvMenu({ onImported, onExport, exportDisabled }: { onImported: 
   const [exportError, setExportError] = useState<string | null>(null);
   const abortRef = useRef<AbortController | null>(null);
 
-  const start = (file: File) => {
+  const [token, setToken] = useState('');
+  const start = (file: File, ingestToken: string | null = storedToken()) => {
     setOpen(false);
     const abort = (abortRef.current = new AbortController());
     setState({ phase: 'sending', name: file.name, sent: 0, total: file.size });
-    uploadCsv(file, { skipInvalid, signal: abort.signal, onProgress: (sent, total) => setState((s) => (s?.phase === 'sending' ? { ...s, sent, total } : s)) }).then(
+    uploadCsv(file, { skipInvalid, ingestToken, signal: abort.signal, onProgress: (sent, total) => setState((s) => (s?.phase === 'sending' ? { ...s, sent, total } : s)) }).then(
       (result) => {
         setState({ phase: 'done', name: file.name, result });
         onImported(result);
@@ -36,7 +47,7 @@ export function CsvMenu({ onImported, onExport, exportDisabled }: { onImported: 
           return;
         }
         const e = err instanceof CsvImportError ? err : new CsvImportError(err.message, null);
-        setState({ phase: 'failed', name: file.name, error: e.message, lines: e.invalidLines, invalid: e.invalid });
+        setState({ phase: 'failed', name: file.name, error: e.message, lines: e.invalidLines, invalid: e.invalid, file, status: e.status });
       },
     );
   };
@@ -121,6 +132,7 @@ export function CsvMenu({ onImported, onExport, exportDisabled }: { onImported: 
                 </span>
               </div>
               <BadLines lines={state.result.invalidLines ?? []} total={state.result.invalid} />
+              {state.result.warning && <div className="warn-text">{state.result.warning}</div>}
             </>
           )}
           {state?.phase === 'failed' && (
@@ -129,6 +141,25 @@ export function CsvMenu({ onImported, onExport, exportDisabled }: { onImported: 
               <div className="field-error">{state.error}</div>
               <BadLines lines={state.lines} total={state.invalid} />
               {state.invalid > 0 && <div className="muted">Fix these lines, or import again with “Skip invalid lines”.</div>}
+              {state.status === 401 && (
+                <form
+                  className="token-form"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    try {
+                      sessionStorage.setItem(TOKEN_KEY, token);
+                    } catch {
+                      /* kept for this try only */
+                    }
+                    start(state.file, token);
+                  }}
+                >
+                  <input type="password" className="note-input" placeholder="INGEST_TOKEN" aria-label="Ingest token" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" />
+                  <button type="submit" className="button small" disabled={token === ''}>
+                    Import again
+                  </button>
+                </form>
+              )}
             </>
           )}
           {!state && exportError && (

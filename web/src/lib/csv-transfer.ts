@@ -22,6 +22,8 @@ export interface UploadOptions {
   onProgress?: (sent: number, total: number) => void;
   signal?: AbortSignal;
   baseUrl?: string;
+  /** The server's INGEST_TOKEN, when it guards imports (else the page's access token goes). */
+  ingestToken?: string | null;
 }
 
 /**
@@ -36,7 +38,8 @@ export function uploadCsv(file: Blob, options: UploadOptions): Promise<ImportRes
     xhr.open('POST', url);
     xhr.setRequestHeader('content-type', 'text/csv');
     xhr.setRequestHeader('accept', 'application/json');
-    for (const [k, v] of Object.entries(authHeaders())) xhr.setRequestHeader(k, v);
+    const auth = options.ingestToken ? { authorization: `Bearer ${options.ingestToken}` } : authHeaders();
+    for (const [k, v] of Object.entries(auth)) xhr.setRequestHeader(k, v);
     xhr.responseType = 'text';
     xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
     xhr.onerror = () => reject(new CsvImportError('The QuFLX server is not reachable', null));
