@@ -223,4 +223,23 @@ describe('CSV import', () => {
     expect(screen.getByText('line 7: timestamp is required')).toBeTruthy();
     expect(onImported).not.toHaveBeenCalled();
   });
+
+  test('an import refused for want of the INGEST_TOKEN asks for it and sends the file again with it', async () => {
+    const { CsvImportError } = await import('../lib/csv-transfer.js');
+    const tokens: (string | null | undefined)[] = [];
+    upload.impl = (_file, o) => {
+      tokens.push((o as { ingestToken?: string | null }).ingestToken);
+      return tokens.length === 1
+        ? Promise.reject(new CsvImportError('Missing or wrong bearer token (Authorization: Bearer <INGEST_TOKEN>)', 401))
+        : Promise.resolve({ imported: 1, duplicates: 0, invalid: 0, invalidLines: [] });
+    };
+    render(<CsvMenu onImported={() => {}} onExport={async () => {}} exportDisabled={false} />);
+    pick('ticks.csv', 'x');
+    await waitFor(() => expect(screen.getByLabelText('Ingest token')).toBeTruthy());
+    fireEvent.change(screen.getByLabelText('Ingest token'), { target: { value: 's3cret' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Import again' }));
+    await waitFor(() => expect(document.querySelector('.csv-result')).toBeTruthy());
+    expect(tokens).toEqual([null, 's3cret']);
+    expect(sessionStorage.getItem('quflx.ingestToken')).toBe('s3cret');
+  });
 });
