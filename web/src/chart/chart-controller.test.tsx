@@ -3,7 +3,9 @@ import { indicatorChoice, type IndicatorChoice } from '../lib/indicators.js';
 import type { StreamItem } from '../lib/stream-client.js';
 import type { Candle, SeqTick, SubscribeOk } from '../lib/types.js';
 import * as lwc from '../test/fake-lightweight-charts.js';
-import { ChartController } from './chart-controller.js';
+import { heikinAshi } from '../lib/heikin-ashi.js';
+import type { Alert } from '../lib/types.js';
+import { ChartController, withLevels } from './chart-controller.js';
 import { DrawScheduler } from './draw-scheduler.js';
 
 vi.mock('lightweight-charts', () => import('../test/fake-lightweight-charts.js'));
@@ -156,5 +158,110 @@ describe('ChartController', () => {
     expect(candles.data).toEqual([]);
     expect(c.live).toBe(false);
     expect(c.demand).toEqual({ timeframe: '5M', indicators: [] });
+  });
+
+  test('chart types: the same candles as bars, a line or an area of closes; drawings and countdown follow the new series', () => {
+    const { c, chart } = setup();
+    c.onItems([snapshot([bar(60, 1.1), { time: 120, open: 1.1, high: 1.3, low: 1.0, close: 1.2, volume: 3 }])]);
+    const before = chart.series[0]!;
+    c.setChartType('line');
+    const line = chart.series.find((s) => s.type === 'Line' && s.paneIndex === 0 && s.order === 0)!;
+    expect(chart.series.includes(before)).toBe(false);
+    expect(line.data).toEqual([
+      { time: 60, value: 1.1 },
+      { time: 120, value: 1.2 },
+    ]);
+    expect(line.primitives).toHaveLength(2); // the drawings and the countdown
+    expect(before.primitives).toHaveLength(0);
+    c.setChartType('bars');
+    const bars = chart.series.find((s) => s.type === 'Bar')!;
+    expect(bars.data[1]).toEqual({ time: 120, open: 1.1, high: 1.3, low: 1.0, close: 1.2 });
+    c.setChartType('area');
+    expect(chart.series.find((s) => s.type === 'Area')!.data.map((d) => d.value)).toEqual([1.1, 1.2]);
+    expect(c.chartType).toBe('area');
+    c.onItems([{ kind: 'ticks', ticks: [tick(121_000, 1.25)] }]);
+    expect(chart.series.find((s) => s.type === 'Area')!.data[1]).toEqual({ time: 120, value: 1.25 });
+  });
+
+  test('Heikin-Ashi: computed from the candles, the forming bar live, the real last price shown apart', () => {
+    const { c, chart } = setup();
+    const candles = [
+      { time: 60, open: 10, high: 12, low: 9, close: 11, volume: 5 },
+      { time: 120, open: 11, high: 13, low: 10, close: 12.5, volume: 6 },
+    ];
+    c.onItems([snapshot(candles)]);
+    c.setChartType('heikin-ashi');
+    const ha = chart.series.find((s) => s.type === 'Candlestick' && s.order === 0)!;
+    const shown = () => ha.data.map(({ time, open, high, low, close }) => ({ time, open, high, low, close }));
+    const expected = (bars: Candle[]) => heikinAshi(bars).map(({ time, open, high, low, close }) => ({ time, open, high, low, close }));
+    expect(shown()).toEqual(expected(candles));
+    expect(ha.options).toMatchObject({ lastValueVisible: false, priceLineVisible: false });
+    // A tick moves the forming bar: its Heikin-Ashi bar follows, the one before stays.
+    const updates = ha.updateCalls;
+    c.onItems([{ kind: 'ticks', ticks: [tick(121_000, 13.5)] }]);
+    expect(ha.updateCalls - updates).toBe(1);
+    expect(shown()).toEqual(expected(c.bars() as Candle[]));
+    expect(c.bars()[1]).toMatchObject({ high: 13.5, close: 13.5 });
+    // The next bar opens from the previous Heikin-Ashi bar.
+    c.onItems([{ kind: 'ticks', ticks: [tick(185_000, 13)] }]);
+    expect(shown()).toEqual(expected(c.bars() as Candle[]));
+    expect(ha.data).toHaveLength(3);
+    // The real last price: a line of its own at the last candle's close.
+    expect(ha.priceLines.at(-1)!.options).toMatchObject({ price: 13, axisLabelVisible: true });
+  });
+
+  test('the countdown to the bar\'s close, in the legend and on the price scale', async () => {
+    const { c, chart, legend } = setup();
+    c.onItems([snapshot([bar(60, 1.1)])]);
+    // 40 s left in a 1M bar; a 5M bar at the same moment has 100 s.
+    const now = Date.parse('2024-11-22T12:03:20Z');
+    expect(c.countdownText(now)).toBe('0:40');
+    c.setContext('EUR/USD_otc', '5M', []);
+    c.onItems([{ ...snapshot([bar(300, 1.1)]), ack: { ...(snapshot([bar(300, 1.1)]) as { ack: SubscribeOk }).ack, timeframe: '5M' } } as StreamItem]);
+    expect(c.countdownText(now)).toBe('1:40');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(legend.querySelector('.legend-countdown')!.textContent).toMatch(/^\d+:\d\d$/);
+    const label = chart.series[0]!.primitives.find((p) => 'shown' in p) as unknown as { shown: string; priceAxisViews(): { text(): string; coordinate(): number }[] };
+    expect(label.shown).toMatch(/^\d+:\d\d$/);
+    // Just under the last price (1.1 is at y = 100 in the stand-in's scale).
+    expect(label.priceAxisViews()[0]!.coordinate()).toBeCloseTo(101, 6);
+  });
+
+  test('an oscillator\'s levels are kept in view by its autoscale', () => {
+    const { chart } = setup(['rsi14']);
+    const rsi = chart.series.find((s) => s.paneIndex === 1)!;
+    const provider = rsi.options.autoscaleInfoProvider as ReturnType<typeof withLevels>;
+    expect(provider(() => ({ priceRange: { minValue: 42, maxValue: 61 } }))).toEqual({ priceRange: { minValue: 30, maxValue: 70 } });
+    expect(provider(() => ({ priceRange: { minValue: 12, maxValue: 61 } }))).toEqual({ priceRange: { minValue: 12, maxValue: 70 } });
+    expect(provider(() => null)).toEqual({ priceRange: { minValue: 30, maxValue: 70 } });
+    expect(rsi.priceLines.map((l) => l.options.price)).toEqual([30, 70]);
+    // Overlays keep the price scale's own autoscale.
+    const { chart: other } = setup(['ema20']);
+    expect(other.series[2]!.options.autoscaleInfoProvider).toBeUndefined();
+  });
+
+  test('changed indicator settings rebuild that indicator\'s series under its new key', () => {
+    const { c, chart } = setup(['rsi14']);
+    const first = chart.series.find((s) => s.paneIndex === 1)!;
+    c.setIndicators([indicatorChoice('rsi14', { params: { period: 21 }, levels: [25, 75] })!]);
+    const next = chart.series.find((s) => s.paneIndex === 1)!;
+    expect(next).not.toBe(first);
+    expect(next.priceLines.map((l) => l.options.price)).toEqual([25, 75]);
+    expect(c.demand).toEqual({ timeframe: '1M', indicators: [{ name: 'rsi', period: 21 }] });
+  });
+
+  test('alerts: a waiting alert is a line at its level; a fired one a marker on the bar of its tick', () => {
+    const { c, chart } = setup();
+    c.onItems([snapshot([bar(60, 1.1), bar(120, 1.12)])]);
+    const alert = (over: Partial<Alert>): Alert => ({ id: 1, pair: 'EUR/USD_otc', condition: 'above', price: 1.13, note: null, createdAt: 0, triggeredAt: null, trigger: null, ...over });
+    c.setAlerts([alert({}), alert({ id: 2, pair: 'GBP/USD_otc' })]);
+    const price = chart.series[0]!;
+    expect(price.priceLines.map((l) => [l.options.price, l.options.title])).toEqual([[1.13, 'Alert ▲']]);
+    c.setAlerts([alert({ triggeredAt: 130_500, trigger: { price: 1.1301, timestamp: 130_000 } })]);
+    expect(price.priceLines).toEqual([]);
+    expect(c.alertsShown().markers).toEqual([expect.objectContaining({ time: 120, price: 1.1301, position: 'atPriceMiddle', shape: 'arrowUp' })]);
+    // Another chart type: the marker moves to the new series.
+    c.setChartType('line');
+    expect(c.alertsShown().markers).toHaveLength(1);
   });
 });

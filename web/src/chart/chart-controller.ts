@@ -1,11 +1,10 @@
 import {
-  CandlestickSeries,
   createChart,
   createTextWatermark,
   HistogramSeries,
   LineSeries,
   LineStyle,
-  type CandlestickData,
+  type AutoscaleInfo,
   type HistogramData,
   type IChartApi,
   type ISeriesApi,
@@ -19,16 +18,23 @@ import {
   type WhitespaceData,
 } from 'lightweight-charts';
 import { CandleModel } from '../lib/candle-model.js';
+import { barCloseIn, formatCountdown } from '../lib/countdown.js';
+import { drawingStore, type DrawingStore } from '../lib/drawing-store.js';
 import { pricePrecision } from '../lib/format.js';
-import { indicatorKey, indicatorRequest, lineValue, type IndicatorChoice } from '../lib/indicators.js';
+import { choiceSignature, indicatorKey, indicatorRequest, lineValue, type IndicatorChoice } from '../lib/indicators.js';
 import type { Demand, StreamClient, StreamItem, Watcher } from '../lib/stream-client.js';
 import { Throttle } from '../lib/throttle.js';
 import { formatDateTime, type TimeZoneChoice } from '../lib/time-zone.js';
 import { TimeSeries } from '../lib/time-series.js';
 import { timeframeSeconds, type Timeframe } from '../lib/timeframes.js';
-import type { Candle, IndicatorValue, SeqTick } from '../lib/types.js';
+import type { Alert, Candle, IndicatorValue, SeqTick } from '../lib/types.js';
+import { AlertOverlay } from './alert-overlay.js';
+import type { ChartType } from './chart-types.js';
+import { CountdownLabel } from './countdown-label.js';
+import { DrawingLayer } from './drawing-layer.js';
 import { DrawScheduler } from './draw-scheduler.js';
 import { legendModel, type LegendModel } from './legend-model.js';
+import { PriceSeries } from './price-series.js';
 import { chartOptions, COLORS } from './theme.js';
 import { tickMarkLabel } from './tick-marks.js';
 
@@ -40,6 +46,7 @@ interface IndicatorPoint {
 interface IndicatorTrack {
   choice: IndicatorChoice;
   key: string;
+  signature: string;
   data: TimeSeries<IndicatorPoint>;
   series: ISeriesApi<SeriesType>[];
   paneIndex: number;
@@ -60,17 +67,32 @@ const t = (s: number) => s as UTCTimestamp;
 let firstDrawMarked = false;
 const LEGEND_INTERVAL_MS = 100;
 
+export interface ChartControllerOptions {
+  compact?: boolean;
+  /** The library's attribution logo (once a page is enough). */
+  attribution?: boolean;
+  zone?: TimeZoneChoice;
+  chartType?: ChartType;
+  drawings?: DrawingStore;
+}
+
 /**
- * One Lightweight Charts chart (v5) and its data: candles, tick-count volume, overlay indicators on
- * the price pane, oscillators in panes of their own, and a legend drawn straight into the DOM.
- * It is a stream Watcher: live items arrive once per animation frame and go to `series.update()`;
- * only what changed is drawn. React never sees the data, only `ChartStatus` changes.
+ * One Lightweight Charts chart (v5) and its data: the price series (candles, bars, line, area or
+ * Heikin-Ashi), tick-count volume, overlay indicators on the price pane, oscillators in panes of
+ * their own, a legend drawn straight into the DOM, the countdown to the bar's close, the pair's
+ * drawings and its price alerts. It is a stream Watcher: live items go to `series.update()`; only
+ * what changed is drawn. React never sees the data, only `ChartStatus` changes.
  */
 export class ChartController implements Watcher {
   readonly chart: IChartApi;
   demand: Demand | null = null;
-  private readonly candles: ISeriesApi<'Candlestick'>;
+  readonly drawings: DrawingLayer;
+  private readonly price: PriceSeries;
   private readonly volume: ISeriesApi<'Histogram'>;
+  private readonly countdown = new CountdownLabel();
+  private countdownTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly alertOverlay: AlertOverlay;
+  private alerts: readonly Alert[] = [];
   private model: CandleModel;
   private tracks: IndicatorTrack[] = [];
   private pair = '';
@@ -87,9 +109,10 @@ export class ChartController implements Watcher {
   private readonly legendThrottle = new Throttle(LEGEND_INTERVAL_MS, () => this.refreshLegend());
   private destroyed = false;
   private scrolledToEnd = false;
-  /** The newest bar time the candle series holds (see flush). */
+  /** The newest bar time the volume series holds (see flush). */
   private drawnLast = Number.NEGATIVE_INFINITY;
   private zone: TimeZoneChoice;
+  private readonly compact: boolean;
   /** Ticks in the model not yet handed to the series (their paint is timed once they are). */
   private unpainted: SeqTick[] = [];
   private readonly draws = new DrawScheduler((inFrame) => this.draw(inFrame));
@@ -101,21 +124,13 @@ export class ChartController implements Watcher {
     private readonly container: HTMLElement,
     private readonly legend: HTMLElement | null,
     private readonly client: StreamClient | null,
-    private readonly compact = false,
-    attribution = !compact,
-    zone: TimeZoneChoice = 'utc',
+    options: ChartControllerOptions = {},
   ) {
-    this.chart = createChart(container, chartOptions(compact, attribution));
-    this.zone = zone;
+    this.compact = options.compact ?? false;
+    this.chart = createChart(container, chartOptions(this.compact, options.attribution ?? !this.compact));
+    this.zone = options.zone ?? 'utc';
     this.applyZone();
-    this.candles = this.chart.addSeries(CandlestickSeries, {
-      upColor: COLORS.up,
-      downColor: COLORS.down,
-      borderVisible: false,
-      wickUpColor: COLORS.up,
-      wickDownColor: COLORS.down,
-      priceLineColor: '#5d6b7e',
-    });
+    this.price = new PriceSeries(this.chart, options.chartType ?? 'candles');
     this.volume = this.chart.addSeries(
       HistogramSeries,
       { priceFormat: { type: 'volume' }, priceScaleId: 'volume', lastValueVisible: false, priceLineVisible: false, title: '' },
@@ -123,8 +138,29 @@ export class ChartController implements Watcher {
     );
     this.chart.priceScale('volume', 0).applyOptions({ scaleMargins: { top: 0.82, bottom: 0 }, visible: false });
     this.model = new CandleModel(60);
+    this.alertOverlay = new AlertOverlay(this.price.series);
+    this.drawings = new DrawingLayer(
+      {
+        chart: this.chart,
+        element: container,
+        priceSeries: () => this.price.series,
+        bars: () => this.model.series.all(),
+        tfSeconds: () => this.model.tfSeconds,
+        pair: () => this.pair,
+        precision: () => this.precision,
+      },
+      options.drawings ?? drawingStore,
+    );
+    this.price.attach(this.drawings.primitive);
+    this.price.attach(this.countdown);
+    this.price.onReplaced = (series) => {
+      this.alertOverlay.rebind(series);
+      this.placeAlerts();
+      this.updateCountdown();
+    };
     this.chart.subscribeCrosshairMove(this.onCrosshair);
     this.chart.timeScale().subscribeVisibleLogicalRangeChange(this.onRange);
+    this.scheduleCountdown();
   }
 
   /** Axis, crosshair label and legend times in the page's time zone. */
@@ -157,34 +193,65 @@ export class ChartController implements Watcher {
       this.scrolledToEnd = false;
       this.hovering = null;
       this.applyPrecision();
-      this.candles.setData([]);
+      this.price.setBars([]);
       this.volume.setData([]);
       this.drawnLast = Number.NEGATIVE_INFINITY;
       this.chart.applyOptions({ timeScale: { secondsVisible: tf.endsWith('S') } });
       this.setWatermark(pair, tf);
+      this.drawings.reset();
+      this.placeAlerts();
+      this.updateCountdown();
       this.setStatus({ bars: 0, live: false, error: null });
     }
     this.setIndicators(indicators, changed);
   }
 
+  /** Candles, bars, line, area or Heikin-Ashi: the same candles, drawn another way. */
+  setChartType(type: ChartType): void {
+    this.price.setType(type, this.model.series.all());
+  }
+
+  get chartType(): ChartType {
+    return this.price.chartType;
+  }
+
+  /** The alerts of every pair (this chart shows its own pair's). */
+  setAlerts(alerts: readonly Alert[]): void {
+    this.alerts = alerts;
+    this.placeAlerts();
+  }
+
+  private placeAlerts(): void {
+    const mine = this.alerts.filter((a) => a.pair === this.pair);
+    this.alertOverlay.set(mine, this.model.tfSeconds, (t) => this.model.series.has(t));
+  }
+
+  /** What the alert overlay draws (for tests and the page's inspection). */
+  alertsShown(): ReturnType<AlertOverlay['shown']> {
+    return this.alertOverlay.shown();
+  }
+
   /** The indicators shown; their series are rebuilt when the list changes. */
   setIndicators(choices: readonly IndicatorChoice[], force = false): void {
-    const ids = choices.map((c) => c.id).join(',');
-    const before = this.tracks.map((tr) => tr.choice.id).join(',');
+    const ids = choices.map(choiceSignature).join(',');
+    const before = this.tracks.map((tr) => tr.signature).join(',');
     this.demand = { timeframe: this.tf, indicators: choices.map(indicatorRequest) };
     if (ids === before && !force) return;
     for (const tr of this.tracks) for (const s of tr.series) this.chart.removeSeries(s);
-    const kept = new Map(this.tracks.map((tr) => [tr.choice.id, tr.data]));
+    const kept = new Map(this.tracks.map((tr) => [tr.signature, tr.data]));
     this.tracks = [];
     let pane = 0;
     for (const choice of choices) {
       const paneIndex = choice.placement === 'overlay' ? 0 : ++pane;
+      const levels = choice.levels ?? [];
       const series = choice.lines.map((line, i) => {
         const common = {
           priceFormat: { type: 'price' as const, precision: choice.digits ?? this.precision, minMove: 10 ** -(choice.digits ?? this.precision) },
           lastValueVisible: choice.placement === 'pane' && i === choice.lines.length - 1,
           priceLineVisible: false,
           title: '',
+          // An oscillator's levels (RSI 30/70, ...) stay in view whatever the values do.
+          ...(choice.placement === 'pane' && i === 0 && levels.length > 0 ? { autoscaleInfoProvider: withLevels(levels) } : {}),
         };
         if (line.kind === 'histogram') {
           return this.chart.addSeries(HistogramSeries, { ...common, color: line.color }, paneIndex) as ISeriesApi<SeriesType>;
@@ -198,8 +265,9 @@ export class ChartController implements Watcher {
       for (const level of choice.levels ?? []) {
         series[0]?.createPriceLine({ price: level, color: COLORS.level, lineWidth: 1, lineStyle: LineStyle.Dashed, axisLabelVisible: false, title: '' });
       }
-      const data = (!force && kept.get(choice.id)) || new TimeSeries<IndicatorPoint>();
-      const track: IndicatorTrack = { choice, key: indicatorKey(choice), data, series, paneIndex, drawnLast: Number.NEGATIVE_INFINITY };
+      const signature = choiceSignature(choice);
+      const data = (!force && kept.get(signature)) || new TimeSeries<IndicatorPoint>();
+      const track: IndicatorTrack = { choice, key: indicatorKey(choice), signature, data, series, paneIndex, drawnLast: Number.NEGATIVE_INFINITY };
       this.tracks.push(track);
       this.setTrackData(track);
     }
@@ -289,9 +357,9 @@ export class ChartController implements Watcher {
     try {
       if (changes.reset) this.setCandleData();
       else {
+        this.price.apply(changes, this.model.series.all());
         for (const bar of changes.points) {
           const historical = bar.time < this.drawnLast;
-          this.candles.update(toCandleData(bar), historical);
           this.volume.update(toVolumeData(bar), historical);
           if (bar.time > this.drawnLast) this.drawnLast = bar.time;
         }
@@ -300,6 +368,7 @@ export class ChartController implements Watcher {
       console.info('[quflx] chart data set again after a refused update:', (err as Error).message);
       this.setCandleData();
     }
+    if (changes.reset || changes.points.length > 0) this.updateCountdown();
     for (const tr of this.tracks) {
       const ch = tr.data.takeChanges();
       try {
@@ -341,7 +410,7 @@ export class ChartController implements Watcher {
 
   private applyPrecision(): void {
     const priceFormat = { type: 'price' as const, precision: this.precision, minMove: 10 ** -this.precision };
-    this.candles.applyOptions({ priceFormat });
+    this.price.setPriceFormat(this.precision);
     for (const tr of this.tracks) {
       if (tr.choice.digits !== null) continue;
       for (const s of tr.series) s.applyOptions({ priceFormat });
@@ -350,9 +419,36 @@ export class ChartController implements Watcher {
 
   private setCandleData(): void {
     const bars = this.model.series.all();
-    this.candles.setData(bars.map(toCandleData));
+    this.price.setBars(bars);
     this.volume.setData(bars.map(toVolumeData));
     this.drawnLast = bars.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
+    // Markers sit on bars: after new bars (a page of history, a snapshot) they are placed again.
+    this.alertOverlay.placeMarkers(this.model.tfSeconds, (t) => this.model.series.has(t));
+  }
+
+  // ---- countdown ----------------------------------------------------------------------------
+
+  /** Ticks on each second boundary (so 0:01 turns to 0:00 as the bar closes, not up to a second late). */
+  private scheduleCountdown(): void {
+    if (this.destroyed) return;
+    const delay = 1000 - (Date.now() % 1000) + 5;
+    this.countdownTimer = setTimeout(() => {
+      this.updateCountdown();
+      this.refreshLegend();
+      this.scheduleCountdown();
+    }, delay);
+  }
+
+  /** The time left in the current bar: on the price scale under the last price, and in the legend. */
+  countdownText(now = Date.now()): string {
+    const last = this.model.series.last();
+    if (!last) return '';
+    return formatCountdown(barCloseIn(now, this.model.tfSeconds), this.model.tfSeconds);
+  }
+
+  private updateCountdown(): void {
+    const last = this.model.series.last();
+    this.countdown.set(this.countdownText(), last?.close ?? null, last && last.close < last.open ? COLORS.down : COLORS.up);
   }
 
   private setTrackData(tr: IndicatorTrack): void {
@@ -429,6 +525,7 @@ export class ChartController implements Watcher {
     return legendModel({
       pair: this.pair,
       timeframe: this.tf,
+      countdown: this.countdownText() || null,
       compact: this.compact,
       precision: this.precision,
       zone: this.zone,
@@ -443,8 +540,10 @@ export class ChartController implements Watcher {
     const m = this.legendModel();
     const cls = m.direction ?? '';
     const title = m.title ? `<span class="legend-title">${escapeHtml(m.title.pair)}</span><span class="legend-muted">${m.title.timeframe}</span>` : '';
+    const countdown = m.countdown ? `<span class="legend-countdown" title="Time left in this bar">${m.countdown}</span>` : '';
     const html =
       title +
+      countdown +
       (m.time ? `<span class="legend-muted legend-time">${m.time}</span>` : '') +
       m.ohlc.map((v) => `<span>${v.label} <b class="${cls}">${v.text}</b></span>`).join('') +
       (m.change ? `<span class="${cls}">${m.change}</span>` : '') +
@@ -484,9 +583,23 @@ export class ChartController implements Watcher {
     return this.model.series.all();
   }
 
-  /** The candle series' data as the chart holds it (for the end-to-end test). */
+  /** The price series' data as the chart holds it (for the end-to-end test). */
   seriesData(): readonly unknown[] {
-    return this.candles.data();
+    return this.price.series.data();
+  }
+
+  /** The price series as the library holds it (its type and data), for the page's inspection. */
+  priceSeriesApi(): ISeriesApi<SeriesType> {
+    return this.price.series;
+  }
+
+  /** The visible time span in epoch ms, from the first visible bar's open to the last one's close. */
+  visibleRange(): { fromMs: number; toMs: number } | null {
+    const r = this.chart.timeScale().getVisibleRange();
+    if (!r) return null;
+    const from = r.from as number;
+    const to = r.to as number;
+    return { fromMs: from * 1000, toMs: (to + this.model.tfSeconds) * 1000 - 1 };
   }
 
   indicatorValues(id: string): readonly IndicatorPoint[] {
@@ -500,6 +613,9 @@ export class ChartController implements Watcher {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (this.countdownTimer) clearTimeout(this.countdownTimer);
+    this.drawings.destroy();
+    this.price.remove();
     this.draws.cancel();
     this.legendThrottle.cancel();
     this.chart.unsubscribeCrosshairMove(this.onCrosshair);
@@ -508,8 +624,18 @@ export class ChartController implements Watcher {
   }
 }
 
-function toCandleData(c: Candle): CandlestickData<Time> {
-  return { time: t(c.time), open: c.open, high: c.high, low: c.low, close: c.close };
+/**
+ * An autoscale that keeps an oscillator's levels in view: the values' range widened to the levels
+ * (and the levels alone before there are values).
+ */
+export function withLevels(levels: readonly number[]) {
+  const lo = Math.min(...levels);
+  const hi = Math.max(...levels);
+  return (original: () => AutoscaleInfo | null): AutoscaleInfo | null => {
+    const base = original();
+    if (!base || !base.priceRange) return { priceRange: { minValue: lo, maxValue: hi } };
+    return { ...base, priceRange: { minValue: Math.min(base.priceRange.minValue, lo), maxValue: Math.max(base.priceRange.maxValue, hi) } };
+  };
 }
 
 function toVolumeData(c: Candle): HistogramData<Time> {

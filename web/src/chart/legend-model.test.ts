@@ -8,8 +8,9 @@ const base: LegendInput = { pair: 'EUR/USD_otc', timeframe: '1D', compact: false
 
 describe('legendModel', () => {
   test('reads <pair> <TF>, the bar time in the zone, OHLC to the precision, change and volume', () => {
-    expect(legendModel(base)).toEqual({
+    expect(legendModel({ ...base, countdown: '8:30:00' })).toEqual({
       title: { pair: 'EUR/USD_otc', timeframe: '1D' },
+      countdown: '8:30:00',
       time: '2024-11-22 00:00',
       direction: 'up',
       ohlc: [
@@ -61,6 +62,7 @@ describe('legendModel', () => {
   test('a grid cell (compact): no title, time or change, and no oscillator rows', () => {
     const m = legendModel({ ...base, compact: true, indicators: [{ choice: indicatorChoice('rsi14')! as IndicatorChoice, value: 50 }] });
     expect(m.title).toBeNull();
+    expect(m.countdown).toBeNull();
     expect(m.time).toBeNull();
     expect(m.change).toBeNull();
     expect(m.indicators).toEqual([]);

@@ -7,6 +7,8 @@ import type { Candle, IndicatorValue } from '../lib/types.js';
 export interface LegendModel {
   /** `<pair>` and `<TF>` (e.g. `EUR/USD_otc` `1D`); null on a grid cell, whose header names them. */
   title: { pair: string; timeframe: string } | null;
+  /** Time left in the current bar (`0:42`); null when compact or without bars. */
+  countdown: string | null;
   /** The bar's open time in the page's zone; null when compact or without a bar. */
   time: string | null;
   /** Up (close >= open) or down; null without a bar. */
@@ -22,6 +24,8 @@ export interface LegendModel {
 export interface LegendInput {
   pair: string;
   timeframe: string;
+  /** Time left in the current bar, when there is one. */
+  countdown?: string | null;
   compact: boolean;
   precision: number;
   zone: TimeZoneChoice;
@@ -37,6 +41,7 @@ export function legendModel(input: LegendInput): LegendModel {
   const changePct = bar && bar.open !== 0 ? ((bar.close - bar.open) / bar.open) * 100 : 0;
   return {
     title: compact ? null : { pair: input.pair, timeframe: input.timeframe },
+    countdown: compact ? null : (input.countdown ?? null),
     time: bar && !compact ? formatDateTime(bar.time * 1000, input.zone, input.timeframe.endsWith('S') ? 'seconds' : 'minutes') : null,
     direction,
     ohlc: bar

@@ -13,6 +13,10 @@ export const COLORS = {
   upVolume: 'rgba(38, 166, 154, 0.35)',
   downVolume: 'rgba(239, 83, 80, 0.35)',
   crosshair: '#5d6b7e',
+  accent: '#2f81f7',
+  alert: '#f0b90b',
+  drawing: '#4da3ff',
+  drawingSelected: '#ffffff',
   level: 'rgba(139, 148, 158, 0.45)',
   watermark: 'rgba(139, 148, 158, 0.07)',
 } as const;

@@ -1,12 +1,15 @@
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { ChartController, type ChartStatus } from '../chart/chart-controller.js';
+import type { ChartType } from '../chart/chart-types.js';
+import type { DrawingTool } from '../chart/drawing-layer.js';
 import { TickChartController } from '../chart/tick-chart-controller.js';
+import { useAlertCenter } from '../hooks/useAlerts.js';
 import { useDataStream } from '../hooks/useDataStream.js';
 import { useHistoricalCandles, type HistoryState } from '../hooks/useHistoricalCandles.js';
 import { useConnection, useStreamClient } from '../hooks/useStreamClient.js';
 import { useTickHistory } from '../hooks/useTickHistory.js';
 import { useTimeZone } from '../hooks/useTimeZone.js';
-import type { IndicatorChoice } from '../lib/indicators.js';
+import { choiceSignature, type IndicatorChoice } from '../lib/indicators.js';
 import { registry } from '../lib/registry.js';
 import type { ChartTimeframe } from '../lib/timeframes.js';
 import { ChartMessage } from './ChartMessage.js';
@@ -21,7 +24,22 @@ export interface ChartViewProps {
   onHistory?: (state: HistoryState) => void;
   /** What to show while there is no pair to chart (the pair list loading, no pairs, ...). */
   noPair?: { kind: 'loading' | 'empty' | 'error'; title: string; detail?: string };
+  chartType?: ChartType;
+  /** What a press on the chart does (candle charts). */
+  tool?: DrawingTool;
+  /** What the chart tells the page: it came or went, a tool was used, a drawing selected, ... */
+  events?: ChartEvents;
   children?: ReactNode;
+}
+
+export interface ChartEvents {
+  onChart?: (id: string, chart: ChartController | TickChartController | null) => void;
+  /** A tool placed what it places: the page goes back to the cursor. */
+  onToolDone?: () => void;
+  onSelectDrawing?: (id: string, drawing: string | null) => void;
+  /** The alert tool was pressed at a price. */
+  onAlertAt?: (pair: string, price: number) => void;
+  onContextMenu?: (id: string, pair: string, at: { clientX: number; clientY: number; price: number }) => void;
 }
 
 type Kind = 'candles' | 'tick';
@@ -30,8 +48,15 @@ type Kind = 'candles' | 'tick';
  * One chart: the Lightweight Charts canvas, its legend, and its loading / empty / error states.
  * Candles of a timeframe, or (`tick`) a line through every tick.
  */
-export function ChartView({ id, pair, timeframe, indicators, compact = false, onHistory, noPair, children }: ChartViewProps) {
+export function ChartView({ id, pair, timeframe, indicators, compact = false, onHistory, noPair, chartType = 'candles', tool = 'cursor', events, children }: ChartViewProps) {
   const client = useStreamClient();
+  const alertCenter = useAlertCenter();
+  const eventsRef = useRef(events);
+  eventsRef.current = events;
+  const chartTypeRef = useRef(chartType);
+  chartTypeRef.current = chartType;
+  const pairRef = useRef(pair);
+  pairRef.current = pair;
   const { zone } = useTimeZone();
   const hostRef = useRef<HTMLDivElement>(null);
   const legendRef = useRef<HTMLDivElement>(null);
@@ -48,8 +73,15 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
     const c =
       kind === 'tick'
         ? new TickChartController(host, legendRef.current, client, compact, attribution, zoneRef.current)
-        : new ChartController(host, legendRef.current, client, compact, attribution, zoneRef.current);
+        : new ChartController(host, legendRef.current, client, { compact, attribution, zone: zoneRef.current, chartType: chartTypeRef.current });
+    if (c instanceof ChartController) {
+      c.drawings.onToolDone = () => eventsRef.current?.onToolDone?.();
+      c.drawings.onSelect = (drawing) => eventsRef.current?.onSelectDrawing?.(id, drawing);
+      c.drawings.onAlertAt = (price) => pairRef.current && eventsRef.current?.onAlertAt?.(pairRef.current, price);
+      c.drawings.onContextMenu = (at) => pairRef.current && eventsRef.current?.onContextMenu?.(id, pairRef.current, at);
+    }
     registry.charts.set(id, c);
+    eventsRef.current?.onChart?.(id, c);
     setCharts(c instanceof TickChartController ? { candles: null, tick: c } : { candles: c, tick: null });
     let raf = 0;
     const observer = new ResizeObserver(() => {
@@ -61,6 +93,7 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
       observer.disconnect();
       cancelAnimationFrame(raf);
       if (registry.charts.get(id) === c) registry.charts.delete(id);
+      eventsRef.current?.onChart?.(id, null);
       c.destroy();
       setCharts({ candles: null, tick: null });
     };
@@ -68,6 +101,16 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
 
   const controller = charts.candles ?? charts.tick;
   useEffect(() => controller?.setTimeZone(zone), [controller, zone]);
+  useEffect(() => charts.candles?.setChartType(chartType), [charts.candles, chartType]);
+  useEffect(() => charts.candles?.drawings.setTool(tool), [charts.candles, tool]);
+  // The price alerts: lines and markers on the chart of their pair.
+  useEffect(() => {
+    const c = charts.candles;
+    if (!c || !alertCenter) return;
+    const apply = () => c.setAlerts(alertCenter.snapshot().alerts);
+    apply();
+    return alertCenter.subscribe(apply);
+  }, [charts.candles, alertCenter]);
 
   const candleTf = timeframe === 'tick' ? null : timeframe;
   const status = useDataStream(client, charts.candles ?? charts.tick, pair, candleTf, indicators);
@@ -77,7 +120,7 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
   const connection = useConnection(client);
 
   // Pane legends follow the panes when indicators come and go.
-  const indicatorIds = indicators.map((c) => c.id).join(',');
+  const indicatorIds = indicators.map(choiceSignature).join(',');
   useEffect(() => {
     if (!controller) return;
     const raf = requestAnimationFrame(() => controller.placePaneLegends());
@@ -99,6 +142,7 @@ export function ChartView({ id, pair, timeframe, indicators, compact = false, on
       data-chart={id}
       data-pair={pair ?? ''}
       data-timeframe={timeframe}
+      data-chart-type={kind === 'tick' ? 'tick' : chartType}
       data-state={message ? message.kind : status.live ? 'live' : 'history'}
     >
       <div className="chart-host" ref={hostRef} />

@@ -3,7 +3,9 @@ import { splitPair } from '../lib/format.js';
 import type { IndicatorChoice } from '../lib/indicators.js';
 import type { ChartTimeframe } from '../lib/timeframes.js';
 import type { Asset } from '../lib/types.js';
-import { ChartView } from './ChartView.js';
+import type { ChartType } from '../chart/chart-types.js';
+import type { DrawingTool } from '../chart/drawing-layer.js';
+import { ChartView, type ChartEvents } from './ChartView.js';
 
 export interface MultiPaneChartProps {
   pairs: readonly string[];
@@ -14,10 +16,13 @@ export interface MultiPaneChartProps {
   onFocus: (cell: number) => void;
   onPairChange: (cell: number, pair: string) => void;
   onHistory?: (state: HistoryState) => void;
+  chartType?: ChartType;
+  tool?: DrawingTool;
+  events?: ChartEvents;
 }
 
 /** 2 to 4 pairs side by side, one timeframe, overlays only (oscillators need the room of one chart). */
-export function MultiPaneChart({ pairs, assets, timeframe, indicators, focused, onFocus, onPairChange, onHistory }: MultiPaneChartProps) {
+export function MultiPaneChart({ pairs, assets, timeframe, indicators, focused, onFocus, onPairChange, onHistory, chartType, tool, events }: MultiPaneChartProps) {
   const overlays = indicators.filter((c) => c.placement === 'overlay');
   return (
     <div className={`grid grid-${pairs.length}`}>
@@ -40,7 +45,17 @@ export function MultiPaneChart({ pairs, assets, timeframe, indicators, focused, 
             </select>
             <span className="cell-tf">{timeframe === 'tick' ? 'tick' : timeframe.toLowerCase()}</span>
           </header>
-          <ChartView id={`grid-${i}`} pair={pair} timeframe={timeframe} indicators={overlays} compact onHistory={i === 0 ? onHistory : undefined} />
+          <ChartView
+            id={`grid-${i}`}
+            pair={pair}
+            timeframe={timeframe}
+            indicators={overlays}
+            compact
+            onHistory={i === 0 ? onHistory : undefined}
+            chartType={chartType}
+            tool={i === focused ? tool : 'cursor'}
+            events={events}
+          />
         </section>
       ))}
     </div>

@@ -96,7 +96,8 @@ describe('toolbar', () => {
 
   test('the indicator menu toggles overlays and oscillators, at most the server cap', () => {
     const onChange = vi.fn();
-    const { rerender } = render(<IndicatorMenu selected={['ema20']} onChange={onChange} />);
+    const settings = { selected: ['ema20'], settings: {}, onSettings: () => {} };
+    const { rerender } = render(<IndicatorMenu {...settings} onChange={onChange} />);
     fireEvent.click(screen.getByRole('button', { name: /Indicators/ }));
     expect(screen.getByText('Overlays · price pane')).toBeTruthy();
     fireEvent.click(screen.getByText('MACD 12, 26, 9'));
@@ -105,7 +106,7 @@ describe('toolbar', () => {
     expect(onChange).toHaveBeenLastCalledWith([]);
     const ten = ['sma20', 'sma50', 'ema20', 'ema50', 'wma20', 'hma20', 'bollinger', 'donchian', 'rsi14', 'macd'];
     expect(ten).toHaveLength(MAX_INDICATORS);
-    rerender(<IndicatorMenu selected={ten} onChange={onChange} />);
+    rerender(<IndicatorMenu {...settings} selected={ten} onChange={onChange} />);
     const atr = screen.getByText('ATR 14').closest('label')!;
     expect(atr.querySelector('input')!.disabled).toBe(true);
     expect(screen.getByText(`At most ${MAX_INDICATORS} at once`)).toBeTruthy();

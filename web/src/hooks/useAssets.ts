@@ -11,9 +11,10 @@ export interface AssetsState {
 }
 
 /** The pairs QuFLX has seen (GET /api/assets), sorted by name, polled for newcomers. */
-export function useAssets(options: { fetch?: Fetch; pollMs?: number; paused?: boolean } = {}): AssetsState {
+export function useAssets(options: { fetch?: Fetch; pollMs?: number; paused?: boolean; version?: number } = {}): AssetsState {
   const [state, setState] = useState<AssetsState>({ status: 'loading', assets: [], error: null });
-  const { fetch: fetchImpl, pollMs = 15_000, paused = false } = options;
+  // `version`: bumped to ask again now (an import may have brought new pairs).
+  const { fetch: fetchImpl, pollMs = 15_000, paused = false, version = 0 } = options;
   useEffect(() => {
     // While the server is known to be away, asking would only fill the console with refusals;
     // asked again as soon as it is back.
@@ -43,7 +44,7 @@ export function useAssets(options: { fetch?: Fetch; pollMs?: number; paused?: bo
       stopped = true;
       clearTimeout(timer);
     };
-  }, [fetchImpl, pollMs, paused]);
+  }, [fetchImpl, pollMs, paused, version]);
   return state;
 }
 

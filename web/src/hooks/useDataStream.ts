@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { ChartController, ChartStatus } from '../chart/chart-controller.js';
 import type { TickChartController } from '../chart/tick-chart-controller.js';
-import type { IndicatorChoice } from '../lib/indicators.js';
+import { choiceSignature, type IndicatorChoice } from '../lib/indicators.js';
 import type { StreamClient } from '../lib/stream-client.js';
 import type { Timeframe } from '../lib/timeframes.js';
 
@@ -19,7 +19,7 @@ export function useDataStream(
   indicators: readonly IndicatorChoice[],
 ): ChartStatus {
   const [status, setStatus] = useState<ChartStatus>({ bars: 0, live: false, error: null });
-  const indicatorIds = indicators.map((c) => c.id).join(',');
+  const indicatorIds = indicators.map(choiceSignature).join(',');
 
   useEffect(() => {
     if (!controller) return;

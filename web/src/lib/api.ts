@@ -1,5 +1,5 @@
 import { authHeaders } from './access-token.js';
-import type { AssetResponse, CandlesResponse, IndicatorsResponse, StoredTicksResponse, TicksResponse } from './types.js';
+import type { Alert, AlertRequest, AlertsResponse, AssetResponse, CandlesResponse, IndicatorsResponse, StoredTicksResponse, TicksResponse } from './types.js';
 
 /** An HTTP error with the server's message (`{ error }`) or a description of what failed. */
 export class ApiError extends Error {
@@ -22,7 +22,12 @@ export interface ApiOptions {
   timeoutMs?: number;
 }
 
-async function getJson<T>(path: string, params: Record<string, string | number | undefined>, options: ApiOptions = {}): Promise<T> {
+function getJson<T>(path: string, params: Record<string, string | number | undefined>, options: ApiOptions = {}): Promise<T> {
+  return request<T>('GET', path, params, undefined, options);
+}
+
+/** One API call: JSON in (for POST) and out; the server's `{ error }` becomes an ApiError. */
+async function request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, params: Record<string, string | number | undefined>, body: unknown, options: ApiOptions = {}): Promise<T> {
   const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
   const query = new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString();
   const url = `${options.baseUrl ?? ''}${path}${query ? `?${query}` : ''}`;
@@ -43,15 +48,18 @@ async function getJson<T>(path: string, params: Record<string, string | number |
     throw new ApiError('The QuFLX server is not reachable', null);
   };
   let res: Response;
-  let body: unknown = null;
+  let answer: unknown = null;
   try {
     try {
-      res = await doFetch(url, { signal: abort.signal, headers: { accept: 'application/json', ...authHeaders() } });
+      const headers: Record<string, string> = { accept: 'application/json', ...authHeaders() };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      res = await doFetch(url, { method, signal: abort.signal, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (err) {
       return failed(err);
     }
+    if (res.status === 204) return undefined as T;
     try {
-      body = await res.json();
+      answer = await res.json();
     } catch (err) {
       if (timedOut || (err as Error).name === 'AbortError') failed(err);
       /* not JSON */
@@ -61,10 +69,10 @@ async function getJson<T>(path: string, params: Record<string, string | number |
     options.signal?.removeEventListener('abort', forward);
   }
   if (!res.ok) {
-    const message = (body as { error?: unknown } | null)?.error;
+    const message = (answer as { error?: unknown } | null)?.error;
     throw new ApiError(typeof message === 'string' ? message : `${path} answered ${res.status}`, res.status);
   }
-  return body as T;
+  return answer as T;
 }
 
 export const api = {
@@ -79,4 +87,7 @@ export const api = {
   assets: (options?: ApiOptions) => getJson<AssetResponse[]>('/api/assets', {}, options),
   indicator: (pair: string, timeframe: string, name: string, params: Record<string, number>, limit: number, options?: ApiOptions & { before?: number }) =>
     getJson<IndicatorsResponse>('/api/indicators', { pair, timeframe, name, ...params, limit, before: options?.before }, options),
+  alerts: (options?: ApiOptions) => getJson<AlertsResponse>('/api/alerts', {}, options),
+  createAlert: (alert: AlertRequest, options?: ApiOptions) => request<Alert>('POST', '/api/alerts', {}, alert, options),
+  deleteAlert: (id: number, options?: ApiOptions) => request<void>('DELETE', `/api/alerts/${encodeURIComponent(id)}`, {}, undefined, options),
 };

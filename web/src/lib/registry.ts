@@ -1,5 +1,6 @@
 import type { ChartController } from '../chart/chart-controller.js';
 import type { TickChartController } from '../chart/tick-chart-controller.js';
+import type { AlertCenter } from './alert-center.js';
 import type { StreamClient } from './stream-client.js';
 
 /**
@@ -9,6 +10,7 @@ import type { StreamClient } from './stream-client.js';
 export interface QuflxDebug {
   charts: Map<string, ChartController | TickChartController>;
   client: StreamClient | null;
+  alerts?: AlertCenter | null;
 }
 
 declare global {

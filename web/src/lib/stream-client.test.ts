@@ -17,6 +17,11 @@ class FakeQuflx {
   private io!: Server<ClientToServerEvents, ServerToClientEvents>;
   readonly ticks = new Map<string, SeqTick[]>();
   readonly subscribes: SubscribeRequest[] = [];
+  readonly unsubscribes: string[] = [];
+  /** Canonical names by the spellings that mean them (one instrument per symbol). */
+  readonly canonical = new Map<string, string>();
+  /** Subscribes to refuse with the rate limit's answer before taking them. */
+  rateLimited = 0;
   /** How long the server takes to answer a subscribe (a cache miss, a busy server). */
   ackDelayMs = 0;
   port = 0;
@@ -42,14 +47,23 @@ class FakeQuflx {
         this.subscribes.push(req);
         queue = queue.then(async () => {
           if (this.ackDelayMs > 0) await new Promise((r) => setTimeout(r, this.ackDelayMs));
-          const list = this.ticks.get(req.pair) ?? [];
-          void socket.join(req.pair);
-          const reply: SubscribeAck = { ok: true, pair: req.pair, ticks: list.slice(-100), candles: this.candles(req.pair), seq: list[list.length - 1]?.seq ?? 0 };
+          if (this.rateLimited > 0) {
+            this.rateLimited--;
+            ack({ ok: false, error: 'too many subscribes on this connection: retry in 0.3 s', retryAfterMs: 300 });
+            return;
+          }
+          const pair = this.canonical.get(req.pair) ?? req.pair;
+          const list = this.ticks.get(pair) ?? [];
+          void socket.join(pair);
+          const reply: SubscribeAck = { ok: true, pair, ticks: list.slice(-100), candles: this.candles(pair), seq: list[list.length - 1]?.seq ?? 0 };
           if (req.timeframe) reply.timeframe = req.timeframe;
           ack(reply);
         });
       });
-      socket.on('unsubscribe', (req) => void socket.leave(req.pair));
+      socket.on('unsubscribe', (req) => {
+        this.unsubscribes.push(req.pair);
+        void socket.leave(this.canonical.get(req.pair) ?? req.pair);
+      });
     });
     await new Promise<void>((resolve) => this.http.listen(this.port, '127.0.0.1', resolve));
     this.port = (this.http.address() as AddressInfo).port;
@@ -317,6 +331,51 @@ describe('StreamClient against a real Socket.IO server', () => {
     off2();
     await new Promise((res) => setTimeout(res, 50));
     expect(c.stats('EUR/USD_otc').seq).toBeNull();
+  });
+
+  test('a pair answered under its canonical name: its ticks reach the chart, the page is told, and moving to that name keeps the subscription', async () => {
+    const server = await fake();
+    server.canonical.set('EURUSD_otc', 'EUR/USD_otc');
+    server.emit('EUR/USD_otc', 3);
+    const { c } = client(server);
+    const renames: [string, string][] = [];
+    c.onRenamed((asked, canonical) => renames.push([asked, canonical]));
+    const r = recorder();
+    const off = c.watch('EURUSD_otc', r.watcher({ timeframe: '1M', indicators: [] }));
+    await until(() => r.snapshots().length === 1, 'the snapshot');
+    expect(r.snapshots()[0]!.ack.pair).toBe('EUR/USD_otc');
+    expect(renames).toEqual([['EURUSD_otc', 'EUR/USD_otc']]);
+    // Every tick event carries the canonical name; the stream watched as EURUSD_otc takes them.
+    server.emit('EUR/USD_otc', 2);
+    await until(() => r.seqs().length === 2, 'ticks 4 and 5');
+    expect(r.seqs()).toEqual([4, 5]);
+    expect(c.stats('EURUSD_otc').seq).toBe(5);
+    expect(c.stats('EUR/USD_otc').seq).toBe(5);
+    // The page follows the canonical name: a new watch under it, the old one goes. The server
+    // keeps one subscription per instrument, so the old spelling is not unsubscribed.
+    const r2 = recorder();
+    c.watch('EUR/USD_otc', r2.watcher({ timeframe: '1M', indicators: [] }));
+    off();
+    await until(() => r2.snapshots().length === 1, 'the snapshot under the canonical name');
+    await new Promise((res) => setTimeout(res, 50));
+    expect(server.unsubscribes).toEqual([]);
+    server.emit('EUR/USD_otc', 1);
+    await until(() => r2.seqs().includes(6), 'tick 6 under the canonical name');
+  });
+
+  test('a subscribe refused by the rate limit is asked again after retryAfterMs, not at once, and not shown as an error', async () => {
+    const server = await fake();
+    server.emit('GBP/USD_otc', 2);
+    server.rateLimited = 1;
+    const { c, logs } = client(server);
+    const r = recorder();
+    const started = Date.now();
+    c.watch('GBP/USD_otc', r.watcher({ timeframe: '1M', indicators: [] }));
+    await until(() => r.snapshots().length === 1, 'the snapshot after the wait');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(server.subscribes).toHaveLength(2);
+    expect(r.items().some((i) => i.kind === 'error')).toBe(false);
+    expect(logs).toEqual([expect.stringMatching(/GBP\/USD_otc: too many subscribes .*; subscribing again in 300 ms/)]);
   });
 
   test('tick-to-paint: taken once the frame after the hand-over is painted, from each tick timestamp', async () => {

@@ -1,3 +1,4 @@
+import { toSymbol } from '../../../src/core/pair.js';
 import { api, type Fetch } from './api.js';
 import { LatencyMeter, RateMeter } from './latency.js';
 import { StreamLink } from './stream/link.js';
@@ -5,7 +6,7 @@ import { afterPaint, PaintMeter, type FrameScheduler } from './stream/paint-mete
 import { PairStream } from './stream/pair-stream.js';
 import { Subscriptions } from './stream/subscriptions.js';
 import type { ClientSocket, ConnectionInfo, PairStats, StreamItem, Watcher } from './stream/types.js';
-import type { CandleEvent, SeqTick } from './types.js';
+import type { CandleEvent, FiredAlert, SeqTick } from './types.js';
 
 export type { ClientSocket, ConnectionInfo, ConnectionState, Demand, PairStats, StreamItem, Watcher } from './stream/types.js';
 export type { FrameScheduler } from './stream/paint-meter.js';
@@ -49,6 +50,10 @@ export class StreamClient {
   private readonly subscriptions: Subscriptions;
   private readonly paint: PaintMeter;
   private readonly streams = new Map<string, PairStream>();
+  /** Streams by the canonical name the server answered with, where it differs from the name watched. */
+  private readonly aliases = new Map<string, PairStream>();
+  private readonly renameListeners = new Set<(asked: string, canonical: string) => void>();
+  private readonly alertListeners = new Set<(alert: FiredAlert) => void>();
   private readonly totalRate = new RateMeter(5);
   private readonly now: () => number;
   private readonly fetch: Fetch | undefined;
@@ -78,11 +83,15 @@ export class StreamClient {
       now: () => performance.now(),
       timeoutMs: options.subscribeTimeoutMs ?? 10_000,
       retryMs: 1000,
+      log: (m) => this.hooks.log(m),
     });
     const scheduleFrame = options.scheduleFrame ?? ((cb: () => void) => requestAnimationFrame(() => cb()));
     this.paint = new PaintMeter(this.latency, scheduleFrame, options.afterFrame ?? afterPaint(), this.now);
     this.link.socket.on('ticks', (ticks) => this.onTicks(ticks));
     this.link.socket.on('candle', (event) => this.onCandle(event));
+    this.link.socket.on('alert', (alert) => {
+      for (const l of this.alertListeners) l(alert);
+    });
     this.link.start();
   }
 
@@ -136,9 +145,14 @@ export class StreamClient {
           return;
         }
         this.streams.delete(pair);
+        if (this.aliases.get(stream.canonical) === stream) this.aliases.delete(stream.canonical);
         this.subscriptions.cancel(stream);
         stream.close();
-        if (this.link.connected && stream.sent !== null) this.link.socket.emit('unsubscribe', { pair });
+        // The server keeps one subscription per instrument: while another stream follows the same
+        // one (the page moved from `EURUSD_otc` to its canonical `EUR/USD_otc`), it stays.
+        const symbol = toSymbol(stream.canonical);
+        const shared = [...this.streams.values()].some((o) => toSymbol(o.pair) === symbol || toSymbol(o.canonical) === symbol);
+        if (this.link.connected && stream.sent !== null && !shared) this.link.socket.emit('unsubscribe', { pair });
       });
     };
   }
@@ -156,6 +170,11 @@ export class StreamClient {
     fetchRecent: (pair: string, limit: number) => api.ticks(pair, limit, { fetch: this.fetch }),
     resubscribe: (s: PairStream) => this.subscriptions.sync(s, 'snapshot'),
     counted: (n: number, now: number) => this.totalRate.add(n, now),
+    renamed: (s: PairStream, canonical: string) => {
+      for (const [name, other] of this.aliases) if (other === s) this.aliases.delete(name);
+      if (canonical !== s.pair) this.aliases.set(canonical, s);
+      for (const l of this.renameListeners) l(s.pair, canonical);
+    },
     now: () => this.now(),
     log: (message: string) => (this.options.log ?? ((m: string) => console.info(`[quflx] ${m}`)))(message),
   };
@@ -168,14 +187,34 @@ export class StreamClient {
     let start = 0;
     for (let i = 1; i <= ticks.length; i++) {
       if (i === ticks.length || ticks[i]!.pair !== ticks[start]!.pair) {
-        this.streams.get(ticks[start]!.pair)?.onTicks(start === 0 && i === ticks.length ? ticks : ticks.slice(start, i));
+        this.stream(ticks[start]!.pair)?.onTicks(start === 0 && i === ticks.length ? ticks : ticks.slice(start, i));
         start = i;
       }
     }
   }
 
   private onCandle(event: CandleEvent): void {
-    this.streams.get(event?.pair)?.onCandle(event);
+    this.stream(event?.pair)?.onCandle(event);
+  }
+
+  /** The stream events of `pair` belong to: watched under that name, or answered under it. */
+  private stream(pair: string): PairStream | undefined {
+    return this.streams.get(pair) ?? this.aliases.get(pair);
+  }
+
+  /** Price alerts as they fire (the server's `alert` event, sent to every client). */
+  onAlert(listener: (alert: FiredAlert) => void): () => void {
+    this.alertListeners.add(listener);
+    return () => this.alertListeners.delete(listener);
+  }
+
+  /**
+   * Called when the server answers a subscribe under another spelling than the one watched (its
+   * canonical name: `EURUSD_otc` is answered as `EUR/USD_otc`). The page then follows that name.
+   */
+  onRenamed(listener: (asked: string, canonical: string) => void): () => void {
+    this.renameListeners.add(listener);
+    return () => this.renameListeners.delete(listener);
   }
 
   /**
@@ -192,7 +231,7 @@ export class StreamClient {
   // ---- meters -------------------------------------------------------------------------------
 
   stats(pair: string): PairStats {
-    return this.streams.get(pair)?.stats() ?? { price: null, prevPrice: null, timestamp: null, seq: null, rate: 0 };
+    return this.stream(pair)?.stats() ?? { price: null, prevPrice: null, timestamp: null, seq: null, rate: 0 };
   }
 
   /** Ticks per second over every followed pair. */
@@ -210,6 +249,9 @@ export class StreamClient {
     this.closed = true;
     for (const s of this.streams.values()) s.close();
     this.streams.clear();
+    this.aliases.clear();
+    this.renameListeners.clear();
+    this.alertListeners.clear();
     this.link.close();
   }
 }

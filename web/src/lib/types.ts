@@ -6,6 +6,7 @@ export type {
   Candle,
   CandleEvent,
   ClientToServerEvents,
+  FiredAlert,
   IndicatorRequest,
   IndicatorValue,
   SeqTick,
@@ -14,6 +15,13 @@ export type {
   SubscribeRequest,
 } from '../../../src/shared/events.js';
 export type {
+  Alert,
+  AlertCondition,
+  AlertRequest,
+  AlertsResponse,
+  AlertTrigger,
+  ImportErrorResponse,
+  ImportResponse,
   AssetResponse,
   AssetResponse as Asset,
   CandlesResponse,

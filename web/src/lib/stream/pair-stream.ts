@@ -14,6 +14,8 @@ export interface PairStreamHooks {
   resubscribe(stream: PairStream): void;
   /** Ticks of every pair, for the overall rate. */
   counted(n: number, now: number): void;
+  /** The server named the pair by another spelling (its canonical name): events come under it. */
+  renamed(stream: PairStream, canonical: string): void;
   now(): number;
   log(message: string): void;
 }
@@ -46,6 +48,8 @@ export class PairStream {
   /** A snapshot is in: ticks are checked against lastSeq. */
   synced = false;
   lastSeq: number | null = null;
+  /** The name the server answered with (the instrument's canonical name); events carry it. */
+  canonical: string;
   closed = false;
   retryTimer: ReturnType<typeof setTimeout> | null = null;
   /** Ticks held while a gap is backfilled. */
@@ -62,7 +66,9 @@ export class PairStream {
     readonly pair: string,
     private readonly hooks: PairStreamHooks,
     private readonly options: PairStreamOptions,
-  ) {}
+  ) {
+    this.canonical = pair;
+  }
 
   stats(): PairStats {
     return { price: this.price, prevPrice: this.prevPrice, timestamp: this.timestamp, seq: this.lastSeq, rate: this.rate.rate(this.hooks.now()) };
@@ -70,6 +76,10 @@ export class PairStream {
 
   /** A subscribe snapshot: ticks newer than ours were missed while away; then the snapshot itself. */
   onSnapshot(ack: SubscribeOk): void {
+    if (typeof ack.pair === 'string' && ack.pair !== this.canonical) {
+      this.canonical = ack.pair;
+      this.hooks.renamed(this, ack.pair);
+    }
     const resync = this.synced;
     const last = this.lastSeq;
     const items: StreamItem[] = [];

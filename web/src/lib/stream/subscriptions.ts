@@ -15,7 +15,12 @@ export interface SubscriptionOptions {
   timeoutMs: number;
   /** Wait before asking again after a subscribe got no answer in time. */
   retryMs: number;
+  /** Where the reasons for delayed subscribes go. */
+  log?: (message: string) => void;
 }
+
+/** A rate-limit answer's wait is taken as given, up to this (a bad value cannot park a chart). */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** What a pair's watchers add up to: the newest watcher with a demand decides. */
 export function requestFor(s: PairStream): SubscribeRequest {
@@ -131,6 +136,12 @@ export class Subscriptions {
           // No answer in time: ask again while connected.
           s.sent = null;
           s.retryTimer = setTimeout(() => this.sync(s, 'snapshot'), this.options.retryMs);
+        } else if (!ack.ok && typeof ack.retryAfterMs === 'number') {
+          // The server's subscribe rate limit: ask again once it says, not at once.
+          s.sent = null;
+          const wait = Math.min(Math.max(ack.retryAfterMs, 0), MAX_RETRY_AFTER_MS);
+          this.options.log?.(`${s.pair}: ${ack.error}; subscribing again in ${wait} ms`);
+          s.retryTimer = setTimeout(() => this.sync(s, 'snapshot'), wait);
         } else if (!ack.ok) s.refused(ack.error);
         else s.onSnapshot(ack);
       }
