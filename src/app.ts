@@ -15,7 +15,8 @@ import { SocketGateway } from './gateway/socket-gateway.js';
 import { exposureWarnings, socketServerOptions, socketTokenGuard } from './http/exposure.js';
 import { createHttpServer, type HttpLimits } from './http/http-server.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
-import { registerHealthRoutes } from './http/routes/health.js';
+import { registerHealthRoutes, type ClusterView } from './http/routes/health.js';
+import { refusePollingWithWorkers } from './http/socket-transports.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
 import { registerWebRoutes } from './http/routes/web.js';
@@ -25,7 +26,7 @@ import { Metrics } from './observability/metrics.js';
 import { Persister } from './persist/persister.js';
 import { connectRedis, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
-import { openServices } from './runtime/services.js';
+import { openServices, type Services } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
 import { listStoredPairs } from './db/tick-pairs.js';
 import { checkRedisDurability } from './redis/durability.js';
@@ -42,6 +43,21 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Shorter HTTP time limits (tests of them). */
   httpLimits?: Partial<HttpLimits>;
+  /** Redis and PostgreSQL already opened (by the primary of WORKERS=N, which stops them); default: openServices. */
+  services?: Services;
+  /** Set in a worker of WORKERS=N (see src/runtime/cluster-worker.ts). */
+  worker?: WorkerRole;
+}
+
+/** What changes in one of WORKERS=N worker processes sharing one port. */
+export interface WorkerRole {
+  index: number;
+  /** Worker processes in all; long-polling clients are refused when more than one. */
+  count: number;
+  /** Whether this worker runs FEED and the simulator's history: one worker does, so every tick comes once. */
+  runsFeed: boolean;
+  /** /metrics and /health's feed section for every worker, gathered through the primary. */
+  view: ClusterView;
 }
 
 type Closer = { name: string; close: () => Promise<void> };
@@ -65,6 +81,7 @@ export class QuflxApp {
     readonly redisKind: RedisKind,
     readonly databaseKind: DatabaseKind,
     readonly feed: Feed | null,
+    readonly feedWatch: FeedWatch,
     private readonly closers: Closer[],
     private readonly log: Logger,
   ) {}
@@ -83,7 +100,7 @@ export class QuflxApp {
       }
     };
     try {
-      const services = await openServices(config, log, 'server');
+      const services = options.services ?? (await openServices(config, log, 'server'));
       closers.push({ name: 'embedded servers', close: () => services.close() });
       const { redisUrl, redisKind, databaseUrl, databaseKind } = services;
       const database = new Database(databaseUrl, databaseKind, log, { queryTimeoutMs: config.databaseQueryTimeoutMs });
@@ -99,6 +116,7 @@ export class QuflxApp {
       if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
 
       const metrics = options.metrics ?? new Metrics();
+      metrics.persistInterval.set(config.batchIntervalMs / 1000);
       // Channels carry the database index, so deployments on other databases of this Redis stay apart.
       const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix, redisDatabase(redisUrl));
       const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize });
@@ -168,7 +186,17 @@ export class QuflxApp {
       });
       registerCandleRoutes(http, { candles, registry, cacheSize: config.candleCacheSize });
       registerIndicatorRoutes(http, { candles, registry });
-      registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt, feed: feedWatch });
+      registerHealthRoutes(http, {
+        redis: redisLink,
+        redisKind,
+        database,
+        databaseKind,
+        keys,
+        metrics,
+        lastWriteAt: () => persister.lastWriteAt,
+        feed: feedWatch,
+        cluster: options.worker?.view,
+      });
       registerWebRoutes(http);
       const gateway = new SocketGateway({
         httpServer: http.server,
@@ -181,7 +209,7 @@ export class QuflxApp {
         metrics,
         log,
         options: { snapshotSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize },
-        serverOptions: socketServerOptions(exposure),
+        serverOptions: refusePollingWithWorkers(socketServerOptions(exposure), options.worker?.count ?? 1),
       });
       if (config.accessToken) gateway.io.use(socketTokenGuard(config.accessToken));
       closers.push({ name: 'http', close: () => http.close() });
@@ -191,7 +219,7 @@ export class QuflxApp {
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
       let feed: Feed | null = null;
-      if (config.feed.kind !== 'none') {
+      if (config.feed.kind !== 'none' && (options.worker?.runsFeed ?? true)) {
         let pump: FeedPump | null = null;
         const fc = config.feed;
         const simulatorStart = Date.now();
@@ -222,8 +250,9 @@ export class QuflxApp {
         }
       }
       for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
-      log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
-      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, closers, log);
+      const running = { url, feed: feed ? config.feed.kind : 'none', redis: redisKind, database: databaseKind };
+      log.info(running, options.worker ? 'worker is running' : 'QuFLX is running');
+      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, feedWatch, closers, log);
     } catch (err) {
       await closeAll();
       throw err;
