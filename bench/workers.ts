@@ -198,7 +198,8 @@ export async function measureWorkers(options: WorkersOptions): Promise<Record<st
           pairs,
           ratePerS: options.e2eRatePerS,
           durationMs: options.e2eMs,
-          connections: 4,
+          // Enough connections that requests never queue in the generator at this rate.
+          connections: 32,
           subscribers: 2,
           firstId,
           settleMs: 5000,
