@@ -288,4 +288,65 @@ describe('WORKERS=2', () => {
       .map((l) => l.msg);
     expect(primarySteps).toEqual(['worker stopped', 'worker stopped', 'QuFLX stopped']);
   }, 240_000);
+  test('the feed and the simulator history run once, in worker 0; /health shows the feed from either worker; a repeated SIGTERM is ignored', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    const keys = new RedisKeys(prefix);
+    const redis = await connectRedis(TEST_REDIS_URL, 'workers-test', createLogger('silent'));
+    cleanups.push(() => redis.close());
+    const assets = ['EUR/USD_otc', 'GBP/USD_otc'];
+    const quflx = new WorkersChild({
+      WORKERS: '2',
+      PORT: '0',
+      REDIS_URL: TEST_REDIS_URL,
+      DATABASE_URL: db.url,
+      REDIS_KEY_PREFIX: prefix,
+      FEED: 'simulated',
+      ASSETS: assets.join(','),
+      TICKS_PER_MINUTE: '3000',
+      SIMULATOR_HISTORY_HOURS: '1',
+      BATCH_INTERVAL_MS: '500',
+      PERSIST_CONSUMER: 'feed',
+    });
+    cleanups.push(() => quflx.kill());
+    const url = await quflx.running();
+    expect(quflx.logs('worker is running').map((l) => [l.worker, l.feed]).sort()).toEqual([
+      [0, 'simulated'],
+      [1, 'none'],
+    ]);
+    await waitFor(() => quflx.logs('simulator history written').length === assets.length, 60_000, 'history written');
+    await waitFor(async () => (sample(await metrics(url), 'quflx_ticks_accepted_total', { source: 'simulator', worker: '0' }) ?? 0) > 100, 30_000, 'simulator ticks');
+
+    const m = await metrics(url);
+    expect(sample(m, 'quflx_ticks_accepted_total', { source: 'simulator', worker: '1' })).toBeNull();
+    // One history per pair, written by worker 0.
+    expect(quflx.logs('simulator history written').map((l) => [l.worker, l.pair]).sort()).toEqual(assets.map((p) => [0, p]).sort());
+    // Every worker's /health shows the simulator up and both pairs fresh.
+    for (let i = 0; i < 4; i++) {
+      const health = JSON.parse((await freshRequest(`${url}/health`, 'GET')).text);
+      expect(health.feed).toMatchObject({ kind: 'simulated', status: 'up', stale: [] });
+      expect(health.feed.pairs.map((p: { pair: string }) => p.pair).sort()).toEqual(assets);
+    }
+
+    // SIGTERM twice: the second is ignored, the shutdown is the same ordered one.
+    quflx.child.process.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
+    quflx.child.process.kill('SIGTERM');
+    expect(await quflx.child.wait()).toBe(0);
+    expect(quflx.alive()).toEqual([]);
+    expect(quflx.logs('shutting down').filter((l) => l.worker === undefined)).toHaveLength(1);
+    // One simulator (its ids are sim-<run>-<n>, the history's sim-history-...): each pair's seq
+    // counts its live ticks, and every one of them is stored once.
+    for (const pair of assets) {
+      const seq = Number(await redis.get(keys.seq(pair)));
+      const live = await db.pool.query<{ n: number; runs: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT split_part(feed_id, '-', 2))::int AS runs FROM historical_ticks
+         WHERE pair = $1 AND feed_id LIKE 'sim-%' AND feed_id NOT LIKE 'sim-history-%'`,
+        [pair],
+      );
+      expect(seq).toBeGreaterThan(0);
+      expect(live.rows[0]).toEqual({ n: seq, runs: 1 });
+    }
+  }, 240_000);
 });
