@@ -213,7 +213,9 @@ export class ClusterPrimary {
     // Same index: the same persist consumer (its successor writes what it held) and the same part.
     slot.quickExits = Date.now() - slot.startedAt >= HEALTHY_LIFE_MS ? 0 : slot.quickExits + 1;
     const delay = slot.quickExits === 0 ? 0 : backoffDelay(slot.quickExits - 1, 200, 10_000);
-    this.log.error({ worker: slot.index, pid: slot.pid, code, signal, restartInMs: delay }, 'worker exited; starting a new one');
+    // A worker stopped on its own (SIGTERM to it alone) closed in order; any other end is a failure.
+    const level = code === 0 ? 'warn' : 'error';
+    this.log[level]({ worker: slot.index, pid: slot.pid, code, signal, restartInMs: delay }, 'worker exited; starting a new one');
     this.metrics.workerRestarts.inc({ worker: String(slot.index) });
     slot.restartTimer = setTimeout(() => this.fork(slot), delay);
   }

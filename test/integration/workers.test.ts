@@ -141,7 +141,7 @@ describe('WORKERS=2', () => {
 
     // Each subscriber, on either worker, gets every tick of every pair once, in seq order.
     const want = Array.from({ length: PER_PAIR }, (_, i) => i + 1);
-    await waitFor(() => collectors.every((c) => PAIRS.every((p) => c.ticks(p).length >= PER_PAIR)), 20_000, 'every tick at every subscriber');
+    await waitFor(() => collectors.every((c) => PAIRS.every((p) => c.ticks(p).length >= PER_PAIR)), 60_000, 'every tick at every subscriber');
     for (const c of collectors) for (const p of PAIRS) expect(c.ticks(p).map((t) => t.seq)).toEqual(want);
 
     // /health reads the same from either worker: the pairs both workers heard, merged.
@@ -198,7 +198,7 @@ describe('WORKERS=2', () => {
     await waitFor(async () => {
       const still = new Set(await pendingIds(redis, keys, 'wk-w1'));
       return heldByDead.every((id) => !still.has(id));
-    }, 30_000, "the dead worker's pending entries written by its successor");
+    }, 60_000, "the dead worker's pending entries written by its successor");
     expect(sample(await metrics(url), 'quflx_worker_restarts_total', { worker: '1' })).toBe(1);
     expect(sample(await metrics(url), 'quflx_workers', { worker: 'primary' })).toBe(2);
 
