@@ -22,6 +22,8 @@ export type LoadCommand =
 
 export interface IngestLoadResult {
   accepted: number;
+  /** This (load generator) process's CPU during the run, ms. */
+  cpuMs: number;
   /** Answers other than 202 (retried: a 503 while a queue is full). */
   retries: number;
   wallMs: number;
@@ -42,6 +44,7 @@ export interface LatencyLoadResult {
 }
 
 export type LoadReport =
+  | { type: 'ready' }
   | { type: 'ingest'; result: IngestLoadResult }
   | { type: 'latency'; result: LatencyLoadResult }
   | { type: 'error'; message: string };
@@ -77,6 +80,7 @@ async function ingest(m: Extract<LoadCommand, { cmd: 'ingest' }>): Promise<Inges
   let accepted = 0;
   let retries = 0;
   const agents = Array.from({ length: m.connections }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     agents.map(async (agent) => {
@@ -95,8 +99,9 @@ async function ingest(m: Extract<LoadCommand, { cmd: 'ingest' }>): Promise<Inges
     }),
   );
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   for (const a of agents) a.destroy();
-  return { accepted, retries, wallMs, ticksPerS: accepted / (wallMs / 1000) };
+  return { accepted, cpuMs: (cpu.user + cpu.system) / 1000, retries, wallMs, ticksPerS: accepted / (wallMs / 1000) };
 }
 
 async function connect(url: string, pairs: string[]): Promise<{ socket: ClientSocket; lastSeq: Map<string, number> }> {
@@ -199,3 +204,4 @@ process.on('message', (m: LoadCommand) => {
 });
 // The parent went away without saying goodbye: do not linger.
 process.on('disconnect', () => process.exit(0));
+report({ type: 'ready' });

@@ -13,7 +13,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_ASSETS } from '../src/config/config.js';
-import { idleCpu } from './cpu-meter.js';
+import { startCpuMeter } from './cpu-meter.js';
 import { PrivateRedis } from './private-redis.js';
 import { progress } from './progress.js';
 import { benchEnv, createSchema, dropSchema, intSetting, type BenchEnv } from './setup.js';
@@ -111,6 +111,11 @@ class QuflxProcess {
 /** The load generator process; each command's answer is its next report. */
 class LoadGenerator {
   private readonly child = fork(path.join(ROOT, 'bench/workers-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** Resolves once the process has loaded and listens for commands. */
+  readonly ready = new Promise<void>((resolve, reject) => {
+    this.child.once('message', () => resolve());
+    this.child.once('exit', (code) => reject(new Error(`the load generator exited (code ${code})`)));
+  });
 
   run(cmd: Exclude<LoadCommand, { cmd: 'exit' }>): Promise<LoadReport> {
     return new Promise((resolve, reject) => {
@@ -137,13 +142,14 @@ interface WorkersRun {
   /** QuFLX's processes' CPU during the ingest run, in percent of one core (WORKERS=2 can use 200). */
   quflxCpuPct: number;
   redisUsPerTick: number;
-  /** Other processes' CPU just before QuFLX started, percent of one core: the figures are noisy above 25. */
-  otherCpuBeforePct: number;
+  /** What else ran during the ingest run (the machine's busy time less QuFLX, Redis and the load generator), percent of one core. */
+  otherCpuPct: number;
 }
 
 export async function measureWorkers(options: WorkersOptions): Promise<Record<string, number | boolean>> {
   const redis = await PrivateRedis.start();
   const load = new LoadGenerator();
+  await load.ready;
   const runs = new Map<number, WorkersRun>();
   // Ticks of every phase get ids of their own: nothing is ever a duplicate.
   let firstId = 1;
@@ -153,8 +159,6 @@ export async function measureWorkers(options: WorkersOptions): Promise<Record<st
       const databaseUrl = await createSchema(options.env, schema);
       let quflx: QuflxProcess | null = null;
       try {
-        const before = await idleCpu();
-        if (before.otherPct > 25) progress(`workers: WARNING: other processes use ${fmt(before.otherPct)}% of a core; the comparison will be noisy`);
         quflx = await QuflxProcess.start({
           WORKERS: String(workers),
           PORT: '0',
@@ -173,25 +177,30 @@ export async function measureWorkers(options: WorkersOptions): Promise<Record<st
         firstId += options.ticks;
         const cpu0 = await quflx.cpuSeconds();
         const meter = await redis.meter();
+        const machine = startCpuMeter();
         const ingest = await load.run({ ...ingestCmd, ticks: options.ticks, firstId });
+        const machineCpu = machine();
         firstId += options.ticks;
         const span = await meter();
         const cpu1 = await quflx.cpuSeconds();
         if (ingest.type !== 'ingest') throw new Error('unexpected report');
         const i = ingest.result;
+        const pct = (ms: number) => (ms / i.wallMs) * 100;
+        const known = pct((cpu1 - cpu0) * 1000) + pct(span.cpuUs / 1000) + pct(i.cpuMs) + machineCpu.ownPct;
         const run: WorkersRun = {
           ingest: i,
           quflxCpuUsPerTick: ((cpu1 - cpu0) * 1e6) / i.accepted,
           quflxCpuPct: ((cpu1 - cpu0) * 1e5) / i.wallMs,
           redisUsPerTick: span.cpuUs / i.accepted,
-          otherCpuBeforePct: before.otherPct,
+          otherCpuPct: Math.max(0, machineCpu.machinePct - known),
           latency: undefined as unknown as LatencyLoadResult,
         };
         progress(
           `workers: WORKERS=${workers} HTTP ingest ${fmt(i.accepted)} ticks in ${fmt(i.wallMs)} ms = ${fmt(i.ticksPerS)} ticks/s ` +
             `(batches of ${options.batch}, ${options.connections} connections, ${i.retries} retries); QuFLX CPU ${run.quflxCpuUsPerTick.toFixed(1)} µs/tick ` +
-            `(${fmt(run.quflxCpuPct)}% of a core), Redis ${run.redisUsPerTick.toFixed(1)} µs/tick; others used ${fmt(before.otherPct)}% of a core before the start`,
+            `(${fmt(run.quflxCpuPct)}% of a core), Redis ${run.redisUsPerTick.toFixed(1)} µs/tick; the load generator ${fmt(pct(i.cpuMs))}%, other processes ${fmt(run.otherCpuPct)}% of a core`,
         );
+        if (run.otherCpuPct > 25) progress(`workers: WARNING: other processes used ${fmt(run.otherCpuPct)}% of a core meanwhile; the comparison is noisy`);
         const latency = await load.run({
           cmd: 'latency',
           url: quflx.url,
@@ -229,7 +238,7 @@ export async function measureWorkers(options: WorkersOptions): Promise<Record<st
     out[`workers${w}_quflx_cpu_us_per_tick`] = round(r.quflxCpuUsPerTick, 1);
     out[`workers${w}_quflx_cpu_pct`] = Math.round(r.quflxCpuPct);
     out[`workers${w}_redis_us_per_tick`] = round(r.redisUsPerTick, 1);
-    out[`workers${w}_cpu_other_before_pct`] = Math.round(r.otherCpuBeforePct);
+    out[`workers${w}_cpu_other_pct`] = Math.round(r.otherCpuPct);
     out[`workers${w}_e2e_p50_ms`] = round(r.latency.latencyMs.p50);
     out[`workers${w}_e2e_p99_ms`] = round(r.latency.latencyMs.p99);
     const l = r.latency;
