@@ -21,19 +21,3 @@ export function promqlMetricNames(expr: string): string[] {
   }
   return [...names].sort();
 }
-
-/**
- * Every metric name a Prometheus text exposition offers to queries: from its `# TYPE` lines
- * (so a metric with no samples yet still counts), with the `_bucket`, `_sum` and `_count` series
- * of histograms and summaries.
- */
-export function exposedMetricNames(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-    const [, name, type] = m;
-    names.add(name!);
-    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
-    if (type === 'summary') for (const s of ['_sum', '_count']) names.add(name + s);
-  }
-  return names;
-}

@@ -92,14 +92,3 @@ export function freshRequest(url: string, method: 'GET' | 'POST', body?: unknown
     req.end(payload);
   });
 }
-
-/** The value of one sample line of Prometheus text (`name{labels} value`), or null. */
-export function sample(text: string, name: string, labels: Record<string, string>): number | null {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v) && Object.keys(got).length === Object.keys(labels).length) return Number(m[3]);
-  }
-  return null;
-}

@@ -10,7 +10,8 @@ import { PERSIST_GROUP, RedisKeys } from '../../src/redis/keys.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
-import { freshRequest, sample, WorkersChild } from '../helpers/workers-child.js';
+import { sample } from '../helpers/prometheus-text.js';
+import { freshRequest, WorkersChild } from '../helpers/workers-child.js';
 
 /**
  * WORKERS=2 as `npm start` runs it: a primary and two node:cluster workers on one port, each

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { exposedMetricNames, promqlMetricNames } from '../helpers/promql-names.js';
+import { promqlMetricNames } from '../helpers/promql-names.js';
 
 /** The helper that keeps the dashboard and the alert rules honest needs to be right itself. */
 test('promqlMetricNames finds the metrics and nothing else', () => {
@@ -11,17 +11,4 @@ test('promqlMetricNames finds the metrics and nothing else', () => {
   expect(promqlMetricNames('label_values(quflx_process_cpu_seconds_total, instance)')).toEqual(['instance', 'quflx_process_cpu_seconds_total']);
   expect(promqlMetricNames('1e3 * 0.5 + vector(1)')).toEqual([]);
   expect(promqlMetricNames('metric{name="by (x) rate(y)"}')).toEqual(['metric']);
-});
-
-test('exposedMetricNames reads TYPE lines and adds the series of histograms and summaries', () => {
-  const text = [
-    '# HELP a_total A',
-    '# TYPE a_total counter',
-    'a_total{worker="0"} 1',
-    '# TYPE b_seconds histogram',
-    'b_seconds_bucket{le="1"} 0',
-    '# TYPE c summary',
-    '# TYPE d gauge',
-  ].join('\n');
-  expect([...exposedMetricNames(text)].sort()).toEqual(['a_total', 'b_seconds', 'b_seconds_bucket', 'b_seconds_count', 'b_seconds_sum', 'c', 'c_count', 'c_sum', 'd']);
 });
