@@ -48,20 +48,20 @@ async function pendingIds(redis: RedisClient, keys: RedisKeys, consumer: string)
   return rows.map((r) => r.id);
 }
 
-async function schema(): Promise<TestSchema> {
+/** A schema, a key prefix and a Redis client of the test's own, removed after it. */
+async function place(): Promise<{ db: TestSchema; prefix: string; keys: RedisKeys; redis: RedisClient }> {
   const db = await createTestSchema();
   cleanups.push(() => db.drop());
-  return db;
+  const prefix = uniquePrefix();
+  cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+  const redis = await connectRedis(TEST_REDIS_URL, 'workers-test', createLogger('silent'));
+  cleanups.push(() => redis.close());
+  return { db, prefix, keys: new RedisKeys(prefix), redis };
 }
 
 describe('WORKERS=2', () => {
   test('one port, ticks land once, every subscriber on either worker gets every tick in order, one /metrics, a killed worker is replaced and loses nothing, SIGINT stops all', async () => {
-    const db = await schema();
-    const prefix = uniquePrefix();
-    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-    const keys = new RedisKeys(prefix);
-    const redis = await connectRedis(TEST_REDIS_URL, 'workers-test', createLogger('silent'));
-    cleanups.push(() => redis.close());
+    const { db, prefix, keys, redis } = await place();
     const quflx = new WorkersChild({
       WORKERS: '2',
       PORT: '0',
@@ -289,13 +289,9 @@ describe('WORKERS=2', () => {
       .map((l) => l.msg);
     expect(primarySteps).toEqual(['worker stopped', 'worker stopped', 'QuFLX stopped']);
   }, 240_000);
+
   test('the feed and the simulator history run once, in worker 0; /health shows the feed from either worker; a repeated SIGTERM is ignored', async () => {
-    const db = await schema();
-    const prefix = uniquePrefix();
-    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
-    const keys = new RedisKeys(prefix);
-    const redis = await connectRedis(TEST_REDIS_URL, 'workers-test', createLogger('silent'));
-    cleanups.push(() => redis.close());
+    const { db, prefix, keys, redis } = await place();
     const assets = ['EUR/USD_otc', 'GBP/USD_otc'];
     const quflx = new WorkersChild({
       WORKERS: '2',
