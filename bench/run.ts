@@ -4,7 +4,8 @@
  * Redis's CPU per tick from a redis-server of its own: hot-path.ts), tick-to-browser
  * latency and delivery over Socket.IO, the persister's rate on a backlog (and insertTicks alone),
  * ticks lost at a live load against the seed's LRANGE+DEL flusher, and candle reads from the
- * cache and from the database, against the real Redis and PostgreSQL (REDIS_URL, DATABASE_URL).
+ * cache and from the database, against the real Redis and PostgreSQL (REDIS_URL, DATABASE_URL);
+ * and `npm start` with WORKERS=1 against WORKERS=2 (workers.ts: HTTP ingest and latency).
  * Progress lines go to stdout as it runs; the last line is one JSON object.
  * Sizes can be changed with BENCH_* variables (see `settings` below).
  */
@@ -25,6 +26,7 @@ import { measurePaint } from './paint.js';
 import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist-throughput.js';
 import { progress } from './progress.js';
 import { measureStorage } from './storage.js';
+import { measureWorkers, workersSettings } from './workers.js';
 import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
 import { round } from './stats.js';
 import { TickFactory } from './tick-factory.js';
@@ -285,8 +287,13 @@ async function main(): Promise<Record<string, unknown>> {
     const storage = await measureStorage(env.databaseUrl, { ticks: settings.storageTicks });
     progress(`storage: ${storage.storage_bytes_per_tick} bytes per tick (no id ${storage.storage_bytes_per_tick_no_id}, integer id ${storage.storage_bytes_per_tick_integer_id}, text id ${storage.storage_bytes_per_tick_text_id}); ${storage.storage_mb_per_day} MB a day at 7.2M ticks`);
 
+    const w = workersSettings();
+    progress(`workers: npm start with WORKERS=1, then WORKERS=2: HTTP ingest of ${fmt(w.ticks)} ticks, then ${fmt(w.e2eRatePerS)} ticks/s one per POST for ${w.e2eMs / 1000} s to 2 subscribers (load from another process)`);
+    const workers = await measureWorkers({ env, pairs, workers: [1, 2], ...w });
+
     return {
       ...storage,
+      ...workers,
       paint_p50_ms: round(paint.page.p50),
       paint_p99_ms: round(paint.page.p99),
       paint_probe_p50_ms: round(paint.probe.p50),

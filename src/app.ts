@@ -20,7 +20,8 @@ import { DEFAULT_HTTP_LIMITS } from './http/request-limits.js';
 import { registerAlertRoutes } from './http/routes/alerts.js';
 import { registerCandleRoutes } from './http/routes/candles.js';
 import { registerCsvRoutes } from './http/routes/csv.js';
-import { registerHealthRoutes } from './http/routes/health.js';
+import { registerHealthRoutes, type ClusterView } from './http/routes/health.js';
+import { refusePollingWithWorkers } from './http/socket-transports.js';
 import { registerIndicatorRoutes } from './http/routes/indicators.js';
 import { registerTickRoutes } from './http/routes/ticks.js';
 import { registerWebRoutes } from './http/routes/web.js';
@@ -30,7 +31,7 @@ import { Metrics } from './observability/metrics.js';
 import { Persister } from './persist/persister.js';
 import { connectRedis, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
-import { openServices } from './runtime/services.js';
+import { openServices, type Services } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
 import { listStoredPairs } from './db/tick-pairs.js';
 import { checkRedisDurability } from './redis/durability.js';
@@ -47,9 +48,43 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Shorter HTTP time limits (tests of them). */
   httpLimits?: Partial<HttpLimits>;
+  /** Redis and PostgreSQL already opened (by the primary of WORKERS=N, which stops them); default: openServices. */
+  services?: Services;
+  /** Set in a worker of WORKERS=N (see src/runtime/cluster-worker.ts). */
+  worker?: WorkerRole;
+}
+
+/** What changes in one of WORKERS=N worker processes sharing one port. */
+export interface WorkerRole {
+  index: number;
+  /** Worker processes in all; long-polling clients are refused when more than one. */
+  count: number;
+  /** Whether this worker runs FEED and the simulator's history: one worker does, so every tick comes once. */
+  runsFeed: boolean;
+  /** /metrics and /health's feed section for every worker, gathered through the primary. */
+  view: ClusterView;
 }
 
 type Closer = { name: string; close: () => Promise<void> };
+
+/** The running parts a started app holds (see QuflxApp.start). */
+interface AppParts {
+  url: string;
+  keys: RedisKeys;
+  store: TickStore;
+  registry: PairRegistry;
+  persister: Persister;
+  ingestor: Ingestor;
+  gateway: SocketGateway;
+  metrics: Metrics;
+  redisKind: RedisKind;
+  databaseKind: DatabaseKind;
+  feed: Feed | null;
+  feedWatch: FeedWatch;
+  alerts: AlertWatch;
+  closers: Closer[];
+  log: Logger;
+}
 
 /**
  * QuFLX wired together: embedded or external Redis and PostgreSQL, the ingest path, the feed,
@@ -58,22 +93,39 @@ type Closer = { name: string; close: () => Promise<void> };
 export class QuflxApp {
   private closing: Promise<void> | null = null;
 
-  private constructor(
-    readonly url: string,
-    readonly keys: RedisKeys,
-    readonly store: TickStore,
-    readonly registry: PairRegistry,
-    readonly persister: Persister,
-    readonly ingestor: Ingestor,
-    readonly gateway: SocketGateway,
-    readonly metrics: Metrics,
-    readonly redisKind: RedisKind,
-    readonly databaseKind: DatabaseKind,
-    readonly feed: Feed | null,
-    readonly alerts: AlertWatch,
-    private readonly closers: Closer[],
-    private readonly log: Logger,
-  ) {}
+  readonly url: string;
+  readonly keys: RedisKeys;
+  readonly store: TickStore;
+  readonly registry: PairRegistry;
+  readonly persister: Persister;
+  readonly ingestor: Ingestor;
+  readonly gateway: SocketGateway;
+  readonly metrics: Metrics;
+  readonly redisKind: RedisKind;
+  readonly databaseKind: DatabaseKind;
+  readonly feed: Feed | null;
+  readonly feedWatch: FeedWatch;
+  readonly alerts: AlertWatch;
+  private readonly closers: Closer[];
+  private readonly log: Logger;
+
+  private constructor(parts: AppParts) {
+    this.url = parts.url;
+    this.keys = parts.keys;
+    this.store = parts.store;
+    this.registry = parts.registry;
+    this.persister = parts.persister;
+    this.ingestor = parts.ingestor;
+    this.gateway = parts.gateway;
+    this.metrics = parts.metrics;
+    this.redisKind = parts.redisKind;
+    this.databaseKind = parts.databaseKind;
+    this.feed = parts.feed;
+    this.feedWatch = parts.feedWatch;
+    this.alerts = parts.alerts;
+    this.closers = parts.closers;
+    this.log = parts.log;
+  }
 
   static async start(config: Config, log: Logger, options: AppOptions = {}): Promise<QuflxApp> {
     // Closers run in reverse order of start; each part is pushed as soon as it exists,
@@ -89,7 +141,7 @@ export class QuflxApp {
       }
     };
     try {
-      const services = await openServices(config, log, 'server');
+      const services = options.services ?? (await openServices(config, log, 'server'));
       closers.push({ name: 'embedded servers', close: () => services.close() });
       const { redisUrl, redisKind, databaseUrl, databaseKind } = services;
       const database = new Database(databaseUrl, databaseKind, log, { queryTimeoutMs: config.databaseQueryTimeoutMs });
@@ -105,6 +157,7 @@ export class QuflxApp {
       if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
 
       const metrics = options.metrics ?? new Metrics();
+      metrics.persistInterval.set(config.batchIntervalMs / 1000);
       // Channels carry the database index, so deployments on other databases of this Redis stay apart.
       const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix, redisDatabase(redisUrl));
       const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize });
@@ -201,7 +254,17 @@ export class QuflxApp {
         schemaReady,
         log,
       });
-      registerHealthRoutes(http, { redis: redisLink, redisKind, database, databaseKind, keys, metrics, lastWriteAt: () => persister.lastWriteAt, feed: feedWatch });
+      registerHealthRoutes(http, {
+        redis: redisLink,
+        redisKind,
+        database,
+        databaseKind,
+        keys,
+        metrics,
+        lastWriteAt: () => persister.lastWriteAt,
+        feed: feedWatch,
+        cluster: options.worker?.view,
+      });
       registerWebRoutes(http);
       const gateway = new SocketGateway({
         httpServer: http.server,
@@ -214,7 +277,7 @@ export class QuflxApp {
         metrics,
         log,
         options: { snapshotSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize },
-        serverOptions: socketServerOptions(exposure),
+        serverOptions: refusePollingWithWorkers(socketServerOptions(exposure), options.worker?.count ?? 1),
       });
       if (config.accessToken) gateway.io.use(socketTokenGuard(config.accessToken));
       // Every client of every process hears each fired alert once.
@@ -227,7 +290,7 @@ export class QuflxApp {
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
       let feed: Feed | null = null;
-      if (config.feed.kind !== 'none') {
+      if (config.feed.kind !== 'none' && (options.worker?.runsFeed ?? true)) {
         let pump: FeedPump | null = null;
         const fc = config.feed;
         const simulatorStart = Date.now();
@@ -258,8 +321,25 @@ export class QuflxApp {
         }
       }
       for (const warning of exposureWarnings({ ...exposure, ingestToken: config.ingestToken })) log.warn({ host: config.host }, warning);
-      log.info({ url, feed: config.feed.kind, redis: redisKind, database: databaseKind }, 'QuFLX is running');
-      return new QuflxApp(url, keys, store, registry, persister, ingestor, gateway, metrics, redisKind, databaseKind, feed, alertWatch, closers, log);
+      const running = { url, feed: feed ? config.feed.kind : 'none', redis: redisKind, database: databaseKind };
+      log.info(running, options.worker ? 'worker is running' : 'QuFLX is running');
+      return new QuflxApp({
+        url,
+        keys,
+        store,
+        registry,
+        persister,
+        ingestor,
+        gateway,
+        metrics,
+        redisKind,
+        databaseKind,
+        feed,
+        feedWatch,
+        alerts: alertWatch,
+        closers,
+        log,
+      });
     } catch (err) {
       await closeAll();
       throw err;

@@ -1,7 +1,11 @@
+import cluster from 'node:cluster';
 import { QuflxApp } from './app.js';
 import { loadConfig } from './config/config.js';
 import { ConfigError } from './core/errors.js';
 import { createLogger } from './observability/logger.js';
+import { runPrimary } from './runtime/cluster-primary.js';
+import { runWorker } from './runtime/cluster-worker.js';
+import { stopOnSignals } from './runtime/stop-signals.js';
 
 let config;
 try {
@@ -16,29 +20,17 @@ try {
 const log = createLogger(config.logLevel);
 
 try {
-  const app = await QuflxApp.start(config, log);
-  let stopping = false;
-  const stop = (signal: string) => {
-    // A Ctrl+C reaches every process of the group (npm, tsx, us), so the same signal can arrive
-    // twice: repeats are ignored, and a watchdog ends a shutdown that hangs.
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took over 30 s; exiting');
-      process.exit(1);
-    }, 30_000).unref();
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (cluster.isWorker) await runWorker(config, log);
+  else if (config.workers > 1) await runPrimary(config, log);
+  else {
+    // WORKERS=1: one process, as it always was.
+    const app = await QuflxApp.start(config, log);
+    stopOnSignals(log, async () => {
+      await app.close();
+      return 0;
+    });
+  }
 } catch (err) {
-  log.fatal({ err }, 'QuFLX failed to start');
+  log.fatal({ err }, cluster.isWorker ? 'QuFLX worker failed to start' : 'QuFLX failed to start');
   process.exit(1);
 }

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import { pairProblem } from '../core/pair.js';
 
@@ -49,7 +49,12 @@ export interface Config {
   maxAlerts: number;
   /** Largest body of POST /api/import (bytes); a bigger one is refused with a 413. */
   importMaxBytes: number;
+  /** Worker processes on one port (node:cluster); 1: one process, no primary. */
+  workers: number;
 }
+
+/** Most worker processes WORKERS takes (each holds its own Redis and database links). */
+export const MAX_WORKERS = 64;
 
 export const DEFAULT_ASSETS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'EUR/JPY_otc'];
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -160,6 +165,16 @@ export function loadConfig(env: Env = process.env): Config {
     else allowedOrigins.push(new URL(raw).origin);
   }
 
+  // `auto`: one worker per core this process may use.
+  let workers = 1;
+  const workersRaw = str('WORKERS');
+  if (workersRaw?.toLowerCase() === 'auto') workers = Math.min(MAX_WORKERS, availableParallelism());
+  else if (workersRaw !== undefined) {
+    const n = Number(workersRaw);
+    if (/^\d+$/.test(workersRaw) && n >= 1 && n <= MAX_WORKERS) workers = n;
+    else problems.push(`WORKERS=${JSON.stringify(workersRaw)}: must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per core)`);
+  }
+
   const logLevel = (str('LOG_LEVEL') ?? 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel}: must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -188,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     tickRetentionDays: str('TICK_RETENTION_DAYS') === undefined ? null : int('TICK_RETENTION_DAYS', 1, 1, 36_500),
     maxAlerts: int('MAX_ALERTS', 1000, 1, 100_000),
     importMaxBytes: int('IMPORT_MAX_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    workers,
   };
   if (!/^[\x21-\x7e]{1,100}$/.test(config.persistConsumer)) problems.push('PERSIST_CONSUMER: must be 1 to 100 printable characters without spaces');
   if (!/^[A-Za-z0-9:_.{}-]{0,64}$/.test(config.keyPrefix)) problems.push('REDIS_KEY_PREFIX: at most 64 of letters, digits and : _ . - { }');

@@ -28,6 +28,8 @@ export class FeedWatch {
 
   setFeed(feed: Feed | null): void {
     this.feed = feed;
+    // The Chrome feed sets quflx_feed_up itself; a ws:// feed's link is read at scrape time.
+    this.metrics.feedLinks = feed instanceof WsFeed ? () => [{ source: 'ws', up: feed.state === 'open' }] : null;
   }
 
   /** Newly accepted ticks (the ingestor's hook). */

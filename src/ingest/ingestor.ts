@@ -102,6 +102,7 @@ export class Ingestor {
     this.maxBatch = options.maxBatch ?? 2000;
     this.maxInFlight = options.maxInFlight ?? 8;
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.metrics.ingestCapacity.set(this.maxQueued);
     this.retryLog = new ThrottledLog(log);
     this.spikeLog = new ThrottledLog(log);
     this.pairLimitLog = new ThrottledLog(log);

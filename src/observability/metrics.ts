@@ -1,8 +1,39 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Reach checks read at scrape time by the `*_up` gauges; set by whoever owns the links. */
+export interface LinkProbes {
+  redis: () => Promise<boolean>;
+  database: () => Promise<boolean>;
+}
+
+export interface MetricsOptions {
+  /** Node's process metrics (CPU, memory, event loop, GC); default on. */
+  defaultMetrics?: boolean;
+  /** Labels on every series, e.g. `{ worker: "1" }` in a worker of WORKERS=N (see cluster-metrics.ts). */
+  labels?: Record<string, string>;
+}
+
 /** Every Prometheus metric QuFLX exports, on a registry of its own (so tests can run several apps). */
 export class Metrics {
   readonly registry = new Registry();
+  /** Read at scrape time by quflx_redis_up and quflx_database_up. */
+  linkProbes: LinkProbes | null = null;
+  readonly redisUp: Gauge = new Gauge({
+    name: 'quflx_redis_up',
+    help: '1 when Redis answered a probe within 1 s at scrape time, else 0',
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      if (this.linkProbes) this.redisUp.set((await this.linkProbes.redis()) ? 1 : 0);
+    },
+  });
+  readonly databaseUp: Gauge = new Gauge({
+    name: 'quflx_database_up',
+    help: '1 when the database answered a probe within 1 s at scrape time, else 0',
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      if (this.linkProbes) this.databaseUp.set((await this.linkProbes.database()) ? 1 : 0);
+    },
+  });
   readonly ticksAccepted = new Counter({
     name: 'quflx_ticks_accepted_total',
     help: 'Ticks accepted (new, given a seq) by source',
@@ -72,6 +103,11 @@ export class Metrics {
     help: 'Ticks waiting in the ingest queue for Redis',
     registers: [this.registry],
   });
+  readonly ingestCapacity = new Gauge({
+    name: 'quflx_ingest_queue_capacity_ticks',
+    help: 'Most ticks the ingest queue holds; feed ticks past it are dropped, HTTP posts get a 503',
+    registers: [this.registry],
+  });
   readonly latencySpikes = new Counter({
     name: 'quflx_latency_spikes_total',
     help: 'Redis round trips over 10 ms of a batch sent alone (not queued behind others)',
@@ -107,6 +143,11 @@ export class Metrics {
   readonly persistLag = new Gauge({
     name: 'quflx_persist_lag_seconds',
     help: 'Age of the oldest tick waiting in the persist queue',
+    registers: [this.registry],
+  });
+  readonly persistInterval = new Gauge({
+    name: 'quflx_persist_batch_interval_seconds',
+    help: 'BATCH_INTERVAL_MS in seconds: the longest an accepted tick should wait before it is written to the database',
     registers: [this.registry],
   });
   readonly persistLastSuccess = new Gauge({
@@ -145,11 +186,16 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
-  readonly feedUp = new Gauge({
+  /** Read at scrape time by quflx_feed_up, for feeds that do not set it themselves (ws://). */
+  feedLinks: (() => { source: string; up: boolean }[]) | null = null;
+  readonly feedUp: Gauge<'source'> = new Gauge({
     name: 'quflx_feed_up',
     help: '1 while the feed is attached or connected, else 0, by source',
     labelNames: ['source'] as const,
     registers: [this.registry],
+    collect: (): void => {
+      for (const link of this.feedLinks?.() ?? []) this.feedUp.set({ source: link.source }, link.up ? 1 : 0);
+    },
   });
   readonly feedSockets = new Gauge({
     name: 'quflx_feed_sockets',
@@ -197,7 +243,8 @@ export class Metrics {
     collect: (): void => this.alertsWatched.set(this.alertsWatchedCount?.() ?? 0),
   });
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: MetricsOptions = {}) {
+    if (options.labels) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'quflx_' });
   }
 }

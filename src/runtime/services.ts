@@ -90,3 +90,22 @@ export async function openServices(config: Config, log: Logger, role: 'server' |
   }
   return { redisUrl, redisKind, databaseUrl, databaseKind, close };
 }
+
+/** What a worker of WORKERS=N needs to reach the servers the primary opened (JSON across the fork). */
+export interface HandedServices {
+  redisUrl: string;
+  redisKind: RedisKind;
+  databaseUrl: string;
+  databaseKind: DatabaseKind;
+}
+
+/** The primary's services as it hands them to its workers; it alone starts, records and stops them. */
+export function handOver(services: Services): HandedServices {
+  const { redisUrl, redisKind, databaseUrl, databaseKind } = services;
+  return { redisUrl, redisKind, databaseUrl, databaseKind };
+}
+
+/** A worker's view of the primary's services: the same servers, and nothing to stop (the primary stops them last). */
+export function takeOver(handed: HandedServices): Services {
+  return { ...handed, close: async () => undefined };
+}

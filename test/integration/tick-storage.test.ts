@@ -177,3 +177,29 @@ describe('compact storage and db stats', () => {
     expect(await runCli(['db', 'stats', '--limit', 'lots'], { DATABASE_URL: db.url })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--limit "lots"/) });
   }, 90_000);
 });
+
+describe('day partitions', () => {
+  test('two writers creating the same day at once both succeed, and the day is made once', async () => {
+    const db = await schema();
+    const day = dayOf(T0) + 30;
+    const [a, b] = [await db.pool.connect(), await db.pool.connect()];
+    cleanups.push(() => {
+      a.release();
+      b.release();
+    });
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    // Both look before either creates: the first creates and holds the lock; the second waits on it.
+    expect((await a.query('SELECT quflx_tick_partition($1) AS name', [day])).rows[0].name).toMatch(/^ticks_\d{8}$/);
+    const second = b.query('SELECT quflx_tick_partition($1) AS name', [day]);
+    await new Promise((r) => setTimeout(r, 200));
+    await a.query('COMMIT');
+    const name = (await second).rows[0].name as string;
+    await b.query('COMMIT');
+    const parts = await db.pool.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'ticks'::regclass AND c.relname = $1`,
+      [name],
+    );
+    expect(parts.rowCount).toBe(1);
+  });
+});

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_ASSETS, loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -32,6 +33,7 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
     expect(c.logLevel).toBe('info');
     expect(c.maxPairs).toBe(1000);
     expect(c.tickRetentionDays).toBeNull();
+    expect(c.workers).toBe(1);
   });
 
   test('DEFAULT_ASSETS is the documented list', () => {
@@ -61,6 +63,13 @@ describe('loadConfig defaults (DESIGN.md section 3)', () => {
 });
 
 describe('loadConfig reads valid values', () => {
+  test('WORKERS: a count from 1 to 64, or auto for one per core', () => {
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
+    expect(loadConfig({ WORKERS: '64' }).workers).toBe(64);
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(Math.min(64, availableParallelism()));
+    expect(loadConfig({ WORKERS: 'AUTO' }).workers).toBe(Math.min(64, availableParallelism()));
+  });
   test('MAX_PAIRS, and a REDIS_URL naming a database', () => {
     expect(loadConfig({ MAX_PAIRS: '25' }).maxPairs).toBe(25);
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/5' }).redisUrl).toBe('redis://127.0.0.1:6379/5');
@@ -194,11 +203,20 @@ describe('loadConfig rejects bad values with a ConfigError naming the variable',
     ['IMPORT_MAX_BYTES', '100'],
     ['IMPORT_MAX_BYTES', '1e9'],
     ['REDIS_URL', 'redis://127.0.0.1:6379/db5'],
+    ['WORKERS', '0'],
+    ['WORKERS', '65'],
+    ['WORKERS', '2.5'],
+    ['WORKERS', '-1'],
+    ['WORKERS', 'many'],
   ])('%s=%j', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.message).toContain(name);
     expect(err.problems.length).toBeGreaterThanOrEqual(1);
     expect(err.problems.some((p) => p.includes(name))).toBe(true);
+  });
+
+  test('a bad WORKERS names the accepted values', () => {
+    expect(configError({ WORKERS: 'many' }).message).toContain('WORKERS="many": must be a whole number from 1 to 64, or auto (one per core)');
   });
 
   test('CDP_URL_FILTER must be short and printable, and only goes with FEED=cdp://', () => {
