@@ -3,6 +3,7 @@ import { TickCollector } from '../helpers/socket-client.js';
 import { getJson, postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
 import { defaultSpec } from '../../src/core/indicators/catalog.js';
 import { computeIndicator } from '../../src/core/indicators/indicator-series.js';
+import type { Candle as StoredCandle } from '../../src/core/candle.js';
 import type { Candle, CandleEvent } from '../../src/shared/events.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -72,7 +73,7 @@ describe('live candles of a new subscriber', () => {
     expect(last(newest + 5)).toEqual(server.find((b) => b.time === newest + 5));
     expect(events.every((e) => e.pair === PAIR && e.timeframe === '5S')).toBe(true);
     // With the indicator's values over the bars as they are now (its live state took them too).
-    const all = (await getJson(`${t.url}/api/candles?pair=${PAIR}&timeframe=5S&limit=100`)).candles as Candle[];
+    const all = (await getJson(`${t.url}/api/candles?pair=${PAIR}&timeframe=5S&limit=100`)).candles as StoredCandle[];
     const sma = computeIndicator(defaultSpec('sma', { period: 5 }), all);
     const value = (time: number) => events.filter((e) => e.candle.time === time).at(-1)?.indicators?.['sma(period=5)'] as number;
     for (const time of [newest, newest + 5]) expect(value(time)).toBeCloseTo(sma.find((p) => p.time === time)!.value as number, 12);
