@@ -298,11 +298,12 @@ describe('the trading terminal in a browser', () => {
       dropCandles = true;
       await lock.query('BEGIN');
       await lock.query('LOCK TABLE tick_rollups IN ACCESS EXCLUSIVE MODE');
+      const holder = (await lock.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
       app = await start();
       await expect.poll(() => page.locator('.status-bar [data-connection]').getAttribute('data-connection'), { timeout: 15_000 }).toBe('live');
       const resumedAt = Date.now();
       await waitFor(
-        async () => (await db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%tick_rollups%'")).rows[0].n > 0,
+        async () => (await db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query ILIKE 'select%tick_rollups%'", [holder])).rows[0].n > 0,
         15_000,
         'the chart\'s subscribe waiting for the database',
       );

@@ -36,6 +36,7 @@ describe('live candles of a new subscriber', () => {
     cleanups.push(release);
     await lock.query('BEGIN');
     await lock.query('LOCK TABLE tick_rollups IN ACCESS EXCLUSIVE MODE');
+    const holder = (await lock.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
 
     const c = await TickCollector.connect(t.url);
     cleanups.push(() => c.close());
@@ -43,7 +44,7 @@ describe('live candles of a new subscriber', () => {
     c.socket.on('candle', (e) => events.push(e));
     const answer = c.socket.timeout(20_000).emitWithAck('subscribe', { pair: PAIR, timeframe: '5S', indicators: [{ name: 'sma', period: 5 }] });
     await waitFor(
-      async () => (await t.db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%tick_rollups%'")).rows[0].n > 0,
+      async () => (await t.db.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid)) AND query ILIKE 'select%tick_rollups%'", [holder])).rows[0].n > 0,
       10_000,
       'the subscribe waiting for the database',
     );
