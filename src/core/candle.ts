@@ -102,6 +102,11 @@ export function mergeCandles(a: CandleState, b: CandleState): CandleState {
   };
 }
 
+/** Two bars with the same open, high, low, close and volume (whatever their time's type). */
+export function sameBar(a: Omit<Candle, 'time'>, b: Omit<Candle, 'time'>): boolean {
+  return a.open === b.open && a.high === b.high && a.low === b.low && a.close === b.close && a.volume === b.volume;
+}
+
 export function toCandle(c: CandleState): Candle {
   return { time: c.time, open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
 }

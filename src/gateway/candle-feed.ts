@@ -1,5 +1,5 @@
 import type { CandleService } from '../candles/candle-service.js';
-import { bucketTime, toCandle, type Candle } from '../core/candle.js';
+import { bucketTime, sameBar, toCandle, type Candle } from '../core/candle.js';
 import { warmupCandles, type IndicatorSpec } from '../core/indicators/catalog.js';
 import { computeIndicator, LiveIndicator, type IndicatorPoint, type IndicatorValue } from '../core/indicators/indicator-series.js';
 import type { SeqTick } from '../core/tick.js';
@@ -17,6 +17,9 @@ export { indicatorKey };
 
 /** Most candles read to warm indicators up (as the HTTP route). */
 const MAX_CANDLES = 20_000;
+
+/** Most buckets a new subscriber is sent to catch up (the newest). */
+const MAX_CATCH_UP = 50;
 
 interface Stream {
   /** The instrument's canonical pair name (taken from its ticks once they come). */
@@ -98,6 +101,41 @@ export class CandleFeed {
     return s;
   }
 
+  /**
+   * A subscriber joined the room after its snapshot was read (`add`, then the tick snapshot): the
+   * ticks that came in between are in neither its candles (`known`) nor an event it got, so a bar
+   * that closed meanwhile would stay short on its screen. Sends it alone, after the events already
+   * queued, each bucket from its newest candle on that `ticks` (its tick snapshot and the ones
+   * fanned out before it joined) fall in, as it is now, where it differs from what it has. The
+   * indicator values ride along where the live indicators reach that bucket.
+   */
+  catchUp(sym: string, tf: Timeframe, known: readonly Candle[], ticks: readonly SeqTick[], send: (event: CandleEvent) => void): void {
+    const stream = this.streams.get(`${sym}\n${tf}`);
+    if (!stream) return;
+    const newest = known.at(-1);
+    const buckets = new Set<number>(newest ? [newest.time] : []);
+    for (const t of ticks) {
+      const time = bucketTime(t.timestamp, tf);
+      if (!newest || time >= newest.time) buckets.add(time);
+    }
+    const times = [...buckets].sort((a, b) => a - b).slice(-MAX_CATCH_UP);
+    if (times.length === 0) return;
+    stream.chain = stream.chain.then(async () => {
+      const pair = stream.pair;
+      try {
+        for (const state of await this.store.readStates(pair, tf, times)) {
+          const candle = toCandle(state);
+          if (newest && candle.time === newest.time && sameBar(candle, newest)) continue;
+          const event: CandleEvent = { pair, timeframe: tf, candle };
+          if (stream.indicators.size > 0) event.indicators = await this.indicatorValues(pair, tf, stream, candle, false);
+          send(event);
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, pair, tf }, 'candles for a new subscriber failed');
+      }
+    });
+  }
+
   /** Called with each fan-out batch of an instrument (seq order; the ticks carry its canonical name). */
   onTicks(sym: string, ticks: readonly SeqTick[]): void {
     for (const [id, stream] of this.streams) {
@@ -129,9 +167,11 @@ export class CandleFeed {
     }
   }
 
-  private async indicatorValues(pair: string, tf: Timeframe, stream: Stream, candle: Candle): Promise<Record<string, IndicatorValue | null>> {
+  /** `reseed` false: an indicator already past the candle is left out (not recomputed). */
+  private async indicatorValues(pair: string, tf: Timeframe, stream: Stream, candle: Candle, reseed = true): Promise<Record<string, IndicatorValue | null>> {
     const values: Record<string, IndicatorValue | null> = {};
     for (const [key, { live }] of stream.indicators) {
+      if (!reseed && live.lastTime !== null && candle.time < live.lastTime) continue;
       let update = live.update(candle);
       if (update.reseed) {
         // A late tick changed an older candle: recompute from history once, then go on streaming.

@@ -135,10 +135,11 @@ export class SocketGateway {
       }
       if (!parsed.ok) return ack(parsed);
       inOrder(() => this.subscribe(socket, parsed.value)).then(
-        ({ reply, missed }) => {
+        ({ reply, missed, catchUp }) => {
           ack(reply);
           // Right after the ack, before any later fan-out, so the socket sees seqs in order.
           if (missed && missed.length > 0) socket.emit('ticks', missed);
+          catchUp?.();
         },
         (err: Error) => {
           log.warn({ err: err.message }, 'subscribe failed');
@@ -170,7 +171,7 @@ export class SocketGateway {
     dropConnection(socket);
   }
 
-  private async subscribe(socket: GatewaySocket, spec: SubscribeSpec): Promise<{ reply: SubscribeAck; missed?: SeqTick[] }> {
+  private async subscribe(socket: GatewaySocket, spec: SubscribeSpec): Promise<{ reply: SubscribeAck; missed?: SeqTick[]; catchUp?: () => void }> {
     const fail = (error: string) => ({ reply: { ok: false as const, error } });
     const { store, registry, options } = this.deps;
     const sym = toSymbol(spec.pair);
@@ -214,7 +215,11 @@ export class SocketGateway {
     const reply: SubscribeAck = { ok: true, pair, ticks: snapshot.ticks, candles: live?.candles ?? [], seq: snapshot.seq };
     if (spec.timeframe) reply.timeframe = spec.timeframe;
     if (spec.indicators.length > 0) reply.indicators = live?.indicators;
-    return { reply, missed };
+    // The candles were read before the socket joined their room: the buckets that took ticks in
+    // between go to it once the ack is out (a bar that closed meanwhile is not left short).
+    const tf = spec.timeframe;
+    const catchUp = tf && live ? () => this.candles.catchUp(sym, tf, live.candles, [...snapshot.ticks, ...missed], (e) => socket.emit('candle', e)) : undefined;
+    return { reply, missed, catchUp };
   }
 
   private leaveCandles(socket: GatewaySocket, sym: string): void {

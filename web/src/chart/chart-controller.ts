@@ -17,7 +17,10 @@ import {
   type UTCTimestamp,
   type WhitespaceData,
 } from 'lightweight-charts';
+import { MAX_CANDLES } from '../../../src/shared/limits.js';
+import { api, type Fetch } from '../lib/api.js';
 import { CandleModel } from '../lib/candle-model.js';
+import { CandleRepair } from '../lib/candle-repair.js';
 import { barCloseIn, formatCountdown } from '../lib/countdown.js';
 import { drawingStore, type DrawingStore } from '../lib/drawing-store.js';
 import { pricePrecision } from '../lib/format.js';
@@ -74,6 +77,10 @@ export interface ChartControllerOptions {
   zone?: TimeZoneChoice;
   chartType?: ChartType;
   drawings?: DrawingStore;
+  /** For the re-reads of closed bars (GET /api/candles, /api/indicators); default: the page's fetch. */
+  fetch?: Fetch;
+  /** How long a closed bar waits for the server's candle event before it is read over HTTP. */
+  repairGraceMs?: number;
 }
 
 /**
@@ -116,6 +123,9 @@ export class ChartController implements Watcher {
   /** Ticks in the model not yet handed to the series (their paint is timed once they are). */
   private unpainted: SeqTick[] = [];
   private readonly draws = new DrawScheduler((inFrame) => this.draw(inFrame));
+  /** Reads closed bars the server's events did not confirm (see CandleRepair). */
+  private readonly repair: CandleRepair;
+  private readonly fetch: Fetch | undefined;
   /** Asked for when the user scrolls near the oldest bar. */
   onNeedOlder: (() => void) | null = null;
   onStatus: ((status: ChartStatus) => void) | null = null;
@@ -127,6 +137,21 @@ export class ChartController implements Watcher {
     options: ChartControllerOptions = {},
   ) {
     this.compact = options.compact ?? false;
+    this.fetch = options.fetch;
+    this.repair = new CandleRepair({
+      model: () => this.model,
+      read: async (limit, signal) => (await api.candles(this.pair, this.tf, limit, { fetch: this.fetch, signal })).candles,
+      repaired: (times) => {
+        this.draws.changed();
+        void this.rereadIndicators(times);
+      },
+      graceMs: options.repairGraceMs ?? 1500,
+      minIntervalMs: 2000,
+      maxRetryMs: 10_000,
+      maxLimit: MAX_CANDLES,
+      now: () => Date.now(),
+      log: (m) => console.info(`[quflx] ${this.pair} ${this.tf}: ${m}`),
+    });
     this.chart = createChart(container, chartOptions(this.compact, options.attribution ?? !this.compact));
     this.zone = options.zone ?? 'utc';
     this.applyZone();
@@ -189,6 +214,7 @@ export class ChartController implements Watcher {
       this.precision = pricePrecision(pair);
       this.precisionFromData = false;
       this.model = new CandleModel(timeframeSeconds(tf));
+      this.repair.reset();
       this.hasSnapshot = false;
       this.scrolledToEnd = false;
       this.hovering = null;
@@ -321,12 +347,39 @@ export class ChartController implements Watcher {
           }
           break;
         }
+        case 'gap':
+          // Ticks stepped over: the bars they fell in are read again once closed.
+          if (this.hasSnapshot) this.model.doubt(item.fromMs, item.toMs);
+          break;
         case 'error':
           this.setStatus({ ...this.status, error: item.error });
           break;
       }
     }
     this.draws.changed();
+    this.repair.check();
+  }
+
+  /** Bars set to the server's after a re-read: their indicator values are read again too. */
+  private async rereadIndicators(times: readonly number[]): Promise<void> {
+    const model = this.model;
+    const newest = model.series.last()?.time;
+    if (this.tracks.length === 0 || newest === undefined) return;
+    const wanted = new Set(times);
+    const limit = Math.min(MAX_CANDLES, Math.round((newest - Math.min(...times)) / model.tfSeconds) + 2);
+    const { pair, tf } = this;
+    await Promise.all(
+      this.tracks.map(async (tr) => {
+        try {
+          const { values } = await api.indicator(pair, tf, tr.choice.name, tr.choice.params, limit, { fetch: this.fetch });
+          if (this.model !== model || !this.tracks.includes(tr)) return;
+          for (const p of values) if (wanted.has(p.time)) tr.data.set({ time: p.time, value: p.value });
+        } catch {
+          // The bar is right; its indicator value stays as it was until the next snapshot.
+        }
+      }),
+    );
+    if (this.model === model) this.draws.changed();
   }
 
   private draw(inFrame: boolean): void {
@@ -614,6 +667,7 @@ export class ChartController implements Watcher {
     if (this.destroyed) return;
     this.destroyed = true;
     if (this.countdownTimer) clearTimeout(this.countdownTimer);
+    this.repair.close();
     this.drawings.destroy();
     this.price.remove();
     this.draws.cancel();

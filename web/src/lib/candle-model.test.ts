@@ -60,3 +60,79 @@ describe('CandleModel (1M)', () => {
     ]);
   });
 });
+
+describe('CandleModel: closed bars the server has not confirmed', () => {
+  const candle = (time: number, close: number, volume: number): Candle => ({ time, open: 1, high: Math.max(1, close), low: Math.min(1, close), close, volume });
+
+  test('in steady state the event follows the last tick of a bar: nothing is a suspect', () => {
+    const m = new CandleModel(60);
+    m.applySnapshot([bar(60, 1), bar(120, 1)]);
+    m.applyCandle(candle(120, 1.1, 2)); // the snapshot's newest bar, confirmed by its event
+    m.applyTick(tick(130_000, 1.2));
+    m.applyTick(tick(185_000, 1.3)); // the 120 bar closes on a tick ...
+    expect(m.suspects()).toEqual([120]);
+    m.applyCandle(candle(120, 1.2, 3)); // ... and its event follows
+    m.applyCandle(candle(180, 1.3, 1));
+    expect(m.suspects()).toEqual([]);
+  });
+
+  test('the snapshot\'s newest bar and the buckets up to the first live bar are in doubt once closed', () => {
+    const m = new CandleModel(60);
+    m.applySnapshot([bar(60, 1), bar(120, 1, 4)]);
+    expect(m.suspects()).toEqual([]); // 120 may still be forming
+    // The first live tick is two buckets on: 120 closed and 180 may have had ticks meanwhile.
+    m.applyTick(tick(245_000, 1.4));
+    expect(m.suspects()).toEqual([120, 180]);
+    // Only the doubted bars are set: 120 corrected, 180 added, 60 and the forming 240 left alone.
+    const server = [candle(60, 9, 9), candle(120, 1.1, 7), candle(180, 1.2, 5), candle(240, 1.3, 2)];
+    expect(m.repair(server, m.suspects())).toEqual([120, 180]);
+    expect(m.series.all().map((c) => [c.time, c.close, c.volume])).toEqual([
+      [60, 1, 1],
+      [120, 1.1, 7],
+      [180, 1.2, 5],
+      [240, 1.4, 1],
+    ]);
+    expect(m.suspects()).toEqual([]);
+  });
+
+  test('a stepped-over hole: every bucket it spans is in doubt, with or without a bar', () => {
+    const m = new CandleModel(60);
+    m.applySnapshot([bar(60, 1)]);
+    m.applyCandle(candle(60, 1, 3));
+    m.doubt(70_000, 250_000); // ticks between these were never seen
+    m.applyTick(tick(250_000, 1.5));
+    m.applyCandle(candle(240, 1.5, 4)); // the bar after the hole: the event confirms it
+    expect(m.suspects()).toEqual([60, 120, 180]);
+    const server = [candle(60, 1.05, 5), candle(120, 1.2, 6), candle(240, 1.5, 4)]; // 180 had no ticks
+    expect(m.repair(server, m.suspects())).toEqual([60, 120]);
+    expect(m.series.all().map((c) => [c.time, c.volume])).toEqual([
+      [60, 5],
+      [120, 6],
+      [240, 4],
+    ]);
+    expect(m.suspects()).toEqual([]);
+  });
+
+  test('a bar confirmed by an event while the read was under way keeps the event\'s data', () => {
+    const m = new CandleModel(60);
+    m.applySnapshot([bar(60, 1, 2)]);
+    m.applyTick(tick(125_000, 1.2));
+    const suspects = m.suspects();
+    expect(suspects).toEqual([60]);
+    m.applyCandle(candle(60, 1.1, 8)); // came after the read was sent
+    expect(m.repair([candle(60, 1.1, 7), candle(120, 1.2, 1)], suspects)).toEqual([]);
+    expect(m.series.get(60)?.volume).toBe(8);
+  });
+
+  test('a snapshot starts the doubt over and bumps the generation (a read before it is void)', () => {
+    const m = new CandleModel(60);
+    m.applySnapshot([bar(60, 1)]);
+    m.applyTick(tick(125_000, 1.2));
+    m.applyTick(tick(185_000, 1.3));
+    expect(m.suspects()).toEqual([60, 120]);
+    const g = m.generation;
+    m.applySnapshot([bar(120, 1.2, 9), bar(180, 1.3, 4)]);
+    expect(m.generation).toBe(g + 1);
+    expect(m.suspects()).toEqual([60]); // before the snapshot's first bar: still in doubt
+  });
+});

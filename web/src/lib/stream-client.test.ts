@@ -217,6 +217,11 @@ describe('StreamClient against a real Socket.IO server', () => {
     await until(() => r.snapshots().length === 1, 'the snapshot');
     server.emit('AUD/CAD_otc', 30, range(2, 20)); // 19 missing, only 5 fetched
     await until(() => c.stats('AUD/CAD_otc').seq === 30, 'the ticks after the hole');
+    // The watchers are told where the hole was, with the ticks after it: from the last tick
+    // taken before it (seq 1) to the newest handed over (seq 30); charts re-read those bars.
+    const gapAt = r.items().findIndex((i) => i.kind === 'gap');
+    expect(r.items()[gapAt]).toEqual({ kind: 'gap', fromMs: 1_700_000_000_000 + 100, toMs: 1_700_000_000_000 + 30 * 100 });
+    expect(r.items()[gapAt + 1]).toMatchObject({ kind: 'ticks', ticks: expect.arrayContaining([expect.objectContaining({ seq: 30 })]) });
     await until(() => server.subscribes.length === 2, 'a second subscribe');
     await until(() => r.snapshots().length === 2, 'the fresh snapshot');
     expect(r.snapshots()[1]).toMatchObject({ resync: true, ack: { seq: 30 } });

@@ -105,7 +105,11 @@ export class PairStream {
     if (!this.synced || this.closed) return; // not (yet) subscribed: the snapshot will cover these
     if (this.held) {
       this.held.push(...ticks);
-      if (this.held.length > this.options.maxHeld) this.mismatch('too many ticks arrived during a backfill');
+      if (this.held.length > this.options.maxHeld) {
+        // The held ticks are dropped: the bars they fell in are in doubt until read again.
+        this.hooks.deliver(this, [this.gap(this.held[this.held.length - 1]!.timestamp)]);
+        this.mismatch('too many ticks arrived during a backfill');
+      }
       return;
     }
     const last = this.lastSeq ?? 0;
@@ -143,8 +147,8 @@ export class PairStream {
       return;
     }
     // A hole the recent list cannot fill: step over it so the chart stays live, and have a fresh
-    // snapshot repair the candles.
-    this.accept(m.items);
+    // snapshot repair the candles. The charts are told where it was (their bars there are in doubt).
+    this.hooks.deliver(this, [this.gap(m.items[m.items.length - 1]!.timestamp), this.take(m.items)]);
     this.mismatch(`${m.missing} ticks after seq ${after + m.contiguous} could not be backfilled`);
   }
 
@@ -162,6 +166,11 @@ export class PairStream {
       this.resyncTimer = null;
       if (!this.closed) this.hooks.resubscribe(this);
     }, delay);
+  }
+
+  /** The span of ticks stepped over: from the last one taken to `toMs`. */
+  private gap(toMs: number): StreamItem {
+    return { kind: 'gap', fromMs: this.timestamp ?? toMs, toMs };
   }
 
   private accept(ticks: SeqTick[]): void {

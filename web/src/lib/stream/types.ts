@@ -26,6 +26,8 @@ export type StreamItem =
   | { kind: 'candle'; event: CandleEvent }
   /** A (fresh) subscribe snapshot; `resync` after a reconnect or a mismatch in seq. */
   | { kind: 'snapshot'; ack: SubscribeOk; resync: boolean }
+  /** Ticks between these timestamps (ms) were stepped over: a hole in seq the backfill could not fill. */
+  | { kind: 'gap'; fromMs: number; toMs: number }
   | { kind: 'error'; error: string };
 
 export interface Watcher {
