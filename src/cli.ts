@@ -194,9 +194,9 @@ class ImportProgressView {
   }
 }
 
-/** Redis and the database as configured (or borrowed / embedded), the schema migrated. */
-async function openDatabase(config: Config, log: Logger): Promise<{ services: Services; db: Database }> {
-  const services = await openServices(config, log, 'tool');
+/** The database (and Redis where `needs.redis`) as configured, borrowed or embedded; the schema migrated. */
+async function openDatabase(config: Config, log: Logger, needs: { redis: boolean }): Promise<{ services: Services; db: Database }> {
+  const services = await openServices(config, log, 'tool', needs);
   try {
     const db = new Database(services.databaseUrl, services.databaseKind, log);
     try {
@@ -220,7 +220,7 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
     if (err instanceof UsageError) throw err;
     throw new UsageError(`import: cannot read ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const { services, db } = await openDatabase(config, log);
+  const { services, db } = await openDatabase(config, log, { redis: true });
   const started = Date.now();
   const keys = new RedisKeys(config.keyPrefix, redisDatabase(services.redisUrl));
   // Without Redis the import still runs; the pair names then come from the database alone.
@@ -279,7 +279,7 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
 
 async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Config, log: Logger, signal: AbortSignal): Promise<number> {
   const started = Date.now();
-  const { services, db } = await openDatabase(config, log);
+  const { services, db } = await openDatabase(config, log, { redis: false });
   // A file is written under a temporary name and renamed when complete: never a half export.
   const partial = cmd.out === null ? null : `${cmd.out}.${process.pid}.partial`;
   try {
@@ -305,7 +305,7 @@ async function runExport(cmd: Extract<Command, { kind: 'export' }>, config: Conf
 }
 
 async function runDbStats(cmd: Extract<Command, { kind: 'db-stats' }>, config: Config, log: Logger): Promise<number> {
-  const { services, db } = await openDatabase(config, log);
+  const { services, db } = await openDatabase(config, log, { redis: false });
   try {
     const stats = await readDbStats(db.pool);
     const outlook = sizeOutlook(stats, cmd.limit);

@@ -39,8 +39,10 @@ async function readRuntime(dataDir: string): Promise<RuntimeFile | null> {
  * embedded servers of a data folder, recorded in `<dataDir>/runtime.json`: a second server is
  * refused, while a tool (the CLI) borrows the running ones instead of starting its own.
  */
-export async function openServices(config: Config, log: Logger, role: 'server' | 'tool'): Promise<Services> {
-  let redisUrl = config.redisUrl;
+export async function openServices(config: Config, log: Logger, role: 'server' | 'tool', needs: { redis?: boolean } = {}): Promise<Services> {
+  // A tool that reads only the database (export, db stats) starts no Redis: its redisUrl is then ''.
+  const wantRedis = needs.redis ?? true;
+  let redisUrl = config.redisUrl ?? (wantRedis ? undefined : '');
   let redisKind: RedisKind = 'external';
   let databaseUrl = config.databaseUrl;
   let databaseKind: DatabaseKind = 'external';
@@ -48,7 +50,7 @@ export async function openServices(config: Config, log: Logger, role: 'server' |
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c().catch((err) => log.warn({ err }, 'error while stopping a service'));
   };
-  if (redisUrl && databaseUrl) return { redisUrl, redisKind, databaseUrl, databaseKind, close };
+  if (redisUrl !== undefined && databaseUrl) return { redisUrl, redisKind, databaseUrl, databaseKind, close };
 
   const owner = await readRuntime(config.dataDir);
   if (owner) {
@@ -58,17 +60,17 @@ export async function openServices(config: Config, log: Logger, role: 'server' |
       );
     }
     log.info({ pid: owner.pid }, 'using the embedded servers of the running QuFLX');
-    redisUrl ??= owner.redisUrl;
+    if (!redisUrl && owner.redisUrl) redisUrl = owner.redisUrl;
     if (!config.redisUrl && owner.redisKind) redisKind = owner.redisKind;
     if (!databaseUrl && owner.databaseUrl) {
       databaseUrl = owner.databaseUrl;
       databaseKind = 'embedded';
     }
-    if (redisUrl && databaseUrl) return { redisUrl, redisKind, databaseUrl, databaseKind, close };
+    if (redisUrl !== undefined && databaseUrl) return { redisUrl, redisKind, databaseUrl, databaseKind, close };
   }
 
   try {
-    if (!redisUrl) {
+    if (redisUrl === undefined) {
       const embedded = await startEmbeddedRedis(config.dataDir, log);
       closers.push(() => embedded.close());
       redisUrl = embedded.url;
