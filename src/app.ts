@@ -29,13 +29,14 @@ import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Persister } from './persist/persister.js';
-import { connectRedis, type RedisClient } from './redis/connection.js';
+import { connectRedis, detectRedisTarget, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices, type Services } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
 import { listStoredPairs } from './db/tick-pairs.js';
 import { checkRedisDurability } from './redis/durability.js';
-import { RedisKeys, redisDatabase } from './redis/keys.js';
+import { keysFor, type RedisKeys } from './redis/keys.js';
+import { PersistOutbox } from './redis/persist-outbox.js';
 import { PairRegistry } from './redis/pair-registry.js';
 import { REDIS_DEADLINES_MS, RedisLink } from './redis/redis-link.js';
 import { TickStore } from './redis/tick-store.js';
@@ -147,32 +148,45 @@ export class QuflxApp {
       const database = new Database(databaseUrl, databaseKind, log, { queryTimeoutMs: config.databaseQueryTimeoutMs });
       closers.push({ name: 'database', close: () => database.close() });
 
-      const redis = await connectRedis(redisUrl, 'quflx-cmd', log);
+      const redisTarget = await detectRedisTarget(redisUrl, config.redisTlsCa);
+      // Channels carry the database index, so deployments on other databases of this Redis stay apart.
+      const keys = keysFor(options.keyPrefix ?? config.keyPrefix, redisTarget);
+      const redis = await connectRedis(redisTarget, 'quflx-cmd', log);
       closers.push({ name: 'redis', close: () => quit(redis) });
       const redisLink = new RedisLink(redis, 'quflx-cmd', log);
-      const subscriberClient = await connectRedis(redisUrl, 'quflx-sub', log);
+      const subscriberClient = await connectRedis(redisTarget, 'quflx-sub', log);
       closers.push({ name: 'redis subscriber', close: () => quit(subscriberClient) });
-      log.info({ kind: redisKind, emulated: redisKind === 'emulated' }, 'redis connected');
+      log.info({ kind: redisKind, emulated: redisKind === 'emulated', cluster: redisTarget.cluster }, 'redis connected');
 
       if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
 
       const metrics = options.metrics ?? new Metrics();
       metrics.persistInterval.set(config.batchIntervalMs / 1000);
-      // Channels carry the database index, so deployments on other databases of this Redis stay apart.
-      const keys = new RedisKeys(options.keyPrefix ?? config.keyPrefix, redisDatabase(redisUrl));
-      const store = new TickStore(redis, keys, { tickBufferSize: config.tickBufferSize, candleCacheSize: config.candleCacheSize });
-      await store.init();
       const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });
+      const persistConsumer = options.persistConsumer ?? config.persistConsumer;
+      // On a cluster the ingest script fills per-pair outboxes; this moves them on to the persist streams.
+      const outbox = keys.cluster
+        ? new PersistOutbox(redis, keys, log, { consumer: persistConsumer, symbols: async () => Object.keys(await redis.hGetAll(keys.instruments())) })
+        : null;
+      if (outbox) closers.push({ name: 'persist outbox', close: () => outbox.close() });
+      const store = new TickStore(redis, keys, {
+        tickBufferSize: config.tickBufferSize,
+        candleCacheSize: config.candleCacheSize,
+        waitReplicas: config.redisWaitReplicas,
+        onOutboxed: outbox ? (pairs) => outbox.kick(pairs) : undefined,
+      });
+      await store.init();
+      outbox?.start();
       // Redis may come back (a 'ready' after this one) without its data: the names in use stay canonical.
       redis.on('ready', () => {
         registry.restore().catch((err: Error) => log.warn({ err: err.message }, 'could not restore pair names to redis'));
       });
 
       // The persister starts once the schema is in place; an unreachable database only delays it.
-      const persistClient = await connectRedis(redisUrl, 'quflx-persist', log);
+      const persistClient = await connectRedis(redisTarget, 'quflx-persist', log);
       closers.push({ name: 'redis persister link', close: () => quit(persistClient) });
       const persister = new Persister(persistClient, database.pool, keys, metrics, log, {
-        consumer: options.persistConsumer ?? config.persistConsumer,
+        consumer: persistConsumer,
         batchIntervalMs: config.batchIntervalMs,
       });
       const stopMigrating = new AbortController();

@@ -222,9 +222,10 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
   }
   const { services, db } = await openDatabase(config, log, { redis: true });
   const started = Date.now();
-  const keys = new RedisKeys(config.keyPrefix, redisDatabase(services.redisUrl));
   // Without Redis the import still runs; the pair names then come from the database alone.
-  const redis = await connectCliRedis(services.redisUrl, log);
+  const cli = await connectCliRedis(services.redisUrl, config.redisTlsCa, config.keyPrefix, log);
+  const redis = cli?.redis ?? null;
+  const keys = cli?.keys ?? new RedisKeys(config.keyPrefix, redisDatabase(services.redisUrl));
   let progress: ImportProgressView | null = null;
   try {
     const registry = new PairRegistry(redis, keys, { maxPairs: config.maxPairs });

@@ -1,6 +1,8 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { ConfigError } from '../core/errors.js';
 import { pairProblem } from '../core/pair.js';
+import { redisUrls } from '../redis/redis-urls.js';
 
 export type FeedConfig =
   | { kind: 'simulated' }
@@ -14,8 +16,12 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   port: number;
   host: string;
-  /** Unset: start an embedded Redis (redis-server on PATH, else the in-process emulation). */
+  /** Unset: start an embedded Redis (redis-server on PATH, else the in-process emulation). A comma-separated list names Redis Cluster nodes. */
   redisUrl: string | undefined;
+  /** PEM file of the CA behind a `rediss://` server's certificate; unset: the system's CAs. */
+  redisTlsCa: string | undefined;
+  /** A tick counts as accepted only once this many Redis replicas have it (WAIT); 0: do not wait. */
+  redisWaitReplicas: number;
   /** Unset: start the embedded PostgreSQL under ./.data/pg. */
   databaseUrl: string | undefined;
   /** A database query with no answer in this long fails and is retried (client side). */
@@ -115,9 +121,30 @@ export function loadConfig(env: Env = process.env): Config {
 
   const port = int('PORT', 3000, 0, 65_535);
   const host = str('HOST') ?? '127.0.0.1';
-  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
-  // The path selects the database (`redis://host:6379/5`); key names and channels depend on it.
-  if (redisUrl && !/^\/?(\d{1,5})?$/.test(safePath(redisUrl))) problems.push('REDIS_URL: the path must be a database number, like redis://127.0.0.1:6379/5');
+  // One node, or a comma-separated list of a Redis Cluster's nodes (`redis://a:7000,redis://b:7001` or `redis://a:7000,b:7001`).
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl !== undefined) {
+    let nodes: string[] = [];
+    try {
+      nodes = redisUrls(redisUrl);
+    } catch {
+      problems.push('REDIS_URL: not a valid URL');
+    }
+    for (const node of nodes) {
+      let u: URL | null = null;
+      try {
+        u = new URL(node);
+      } catch {
+        problems.push(`REDIS_URL: ${JSON.stringify(node)} is not a valid URL`);
+      }
+      if (u && u.protocol !== 'redis:' && u.protocol !== 'rediss:') problems.push(`REDIS_URL: must be a redis:// or rediss:// URL, got ${u.protocol}//`);
+      // The path selects the database (`redis://host:6379/5`); key names and channels depend on it.
+      if (u && !/^\/?(\d{1,5})?$/.test(u.pathname)) problems.push('REDIS_URL: the path must be a database number, like redis://127.0.0.1:6379/5');
+    }
+    if (nodes.length > 1 && nodes.some((n) => safePath(n).length > 1 && safePath(n) !== '/0')) problems.push('REDIS_URL: a Redis Cluster has only database 0; drop the /<db> path');
+  }
+  const redisTlsCa = str('REDIS_TLS_CA');
+  if (redisTlsCa !== undefined && !isReadableFile(redisTlsCa)) problems.push(`REDIS_TLS_CA: ${JSON.stringify(redisTlsCa)} is not a readable file (the PEM of the CA that signed the Redis server's certificate)`);
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
 
   let feed: FeedConfig = { kind: 'simulated' };
@@ -182,6 +209,8 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     redisUrl,
+    redisTlsCa,
+    redisWaitReplicas: int('REDIS_WAIT_REPLICAS', 0, 0, 16),
     databaseUrl,
     databaseQueryTimeoutMs: int('DATABASE_QUERY_TIMEOUT_MS', 30_000, 100, 3_600_000),
     feed,
@@ -226,6 +255,15 @@ function originProblem(raw: string): string | null {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http:// or https:// origin';
   if (u.pathname !== '/' || u.search || u.hash || u.username || u.password) return `must be only scheme, host and port, like ${u.origin}`;
   return null;
+}
+
+function isReadableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function safePath(url: string): string {

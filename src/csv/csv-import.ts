@@ -8,15 +8,14 @@
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import type pg from 'pg';
-import { createClient } from 'redis';
 import { CandleStore } from '../redis/candle-store.js';
-import type { RedisClient } from '../redis/connection.js';
+import { connectRedis, detectRedisTarget, type RedisClient, type RedisTarget } from '../redis/connection.js';
 import type { FieldIssue } from '../core/errors.js';
 import type { Tick } from '../core/tick.js';
 import { TIMEFRAMES } from '../core/timeframe.js';
 import { insertTicks, toRow } from '../db/tick-repository.js';
 import type { Logger } from '../observability/logger.js';
-import type { RedisKeys } from '../redis/keys.js';
+import { keysFor, type RedisKeys } from '../redis/keys.js';
 import type { PairRegistry } from '../redis/pair-registry.js';
 import { MAX_REPORTED_IMPORT_LINES } from '../shared/limits.js';
 import { CsvHeaderError, csvLayout, parseCsvTick, type CsvLayout } from './csv-tick.js';
@@ -258,26 +257,18 @@ export function formatLineIssue(l: LineIssue): string {
 }
 
 /**
- * A Redis connection for the CLI, or null when Redis cannot be reached within a few seconds (the
- * import still works: pair names then come from the database alone).
+ * A Redis connection for the CLI and the key names on it, or null when Redis cannot be reached
+ * within a few seconds (the import still works: pair names then come from the database alone).
  */
-export async function connectCliRedis(redisUrl: string, log: Logger): Promise<RedisClient | null> {
-  const client = createClient({
-    url: redisUrl,
-    RESP: 2,
-    name: 'quflx-cli',
-    disableOfflineQueue: true,
-    socket: { connectTimeout: 3000, reconnectStrategy: false },
-  });
-  client.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error in the csv import'));
+export async function connectCliRedis(redisUrl: string, tlsCa: string | undefined, prefix: string, log: Logger): Promise<{ redis: RedisClient; keys: RedisKeys } | null> {
+  let target: RedisTarget;
   try {
-    await client.connect();
-    return client as unknown as RedisClient;
+    target = await detectRedisTarget(redisUrl, tlsCa);
   } catch (err) {
     log.debug({ err: (err as Error).message }, 'redis unreachable from the csv import');
-    if (client.isOpen) client.destroy();
     return null;
   }
+  return { redis: await connectRedis(target, 'quflx-cli', log), keys: keysFor(prefix, target) };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
 import { parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
+import { ensurePersistGroups } from '../redis/tick-store.js';
 import { FlushPolicy } from './flush-policy.js';
 
 export interface PersisterOptions {
@@ -30,13 +31,18 @@ interface Unit {
 
 /** A queue entry: the ticks of one pair from one ingest micro-batch (null: unreadable). */
 interface Entry {
+  /** The persist stream it came from (one on a single node, several on a cluster). */
+  queue: string;
   id: string;
   raw: string;
   units: Unit[] | null;
 }
 
 const TRIM = new LuaScript('persist-trim.lua');
+const COUNT_DOWN = new LuaScript('count-down.lua');
 const MAX_BLOCK_MS = 500;
+/** On a cluster the streams lie on several nodes: polled without BLOCK (a blocked read would hold up a node's link), this often when idle. */
+const CLUSTER_POLL_MS = 50;
 const LAG_CHECK_MS = 2000;
 /**
  * Ids per XACK, and entries per read. An entry holds one pair's ticks of one ingest micro-batch
@@ -117,12 +123,8 @@ export class Persister {
     }
   }
 
-  private async ensureGroup(): Promise<void> {
-    try {
-      await this.redis.xGroupCreate(this.keys.persistQueue(), PERSIST_GROUP, '0', { MKSTREAM: true });
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+  private ensureGroup(): Promise<void> {
+    return ensurePersistGroups(this.redis, this.keys);
   }
 
   /** Reads new entries and writes them by the flush policy until stopped. */
@@ -131,7 +133,7 @@ export class Persister {
       const now = Date.now();
       const block = this.policy.waitMs(this.buffered, this.firstAt, now, MAX_BLOCK_MS);
       if (this.buffered < this.policy.maxBatch && block > 0) {
-        const entries = await this.read('>', READ_CHUNK, block);
+        const entries = await this.readNew(block);
         if (entries.length > 0 && this.buffered === 0) this.firstAt = Date.now();
         for (const e of entries) {
           this.buffer.push(e);
@@ -143,15 +145,24 @@ export class Persister {
     }
   }
 
-  private async read(id: string, count: number, blockMs?: number): Promise<Entry[]> {
+  /** New entries: a blocking read of the one stream, or on a cluster one read of every stream (and a short pause when all are empty). */
+  private async readNew(blockMs: number): Promise<Entry[]> {
+    const queues = this.keys.persistQueues();
+    if (queues.length === 1) return this.read(queues[0]!, '>', READ_CHUNK, blockMs);
+    const all = (await Promise.all(queues.map((q) => this.read(q, '>', READ_CHUNK)))).flat();
+    if (all.length === 0) await sleep(Math.min(blockMs, CLUSTER_POLL_MS));
+    return all;
+  }
+
+  private async read(queue: string, id: string, count: number, blockMs?: number): Promise<Entry[]> {
     const reply = await this.redis.xReadGroup(
       PERSIST_GROUP,
       this.options.consumer,
-      { key: this.keys.persistQueue(), id },
+      { key: queue, id },
       blockMs === undefined ? { COUNT: count } : { COUNT: count, BLOCK: blockMs },
     );
     const messages = (reply as { messages: { id: string; message: Record<string, string> }[] }[] | null)?.[0]?.messages ?? [];
-    return messages.map((m) => toEntry(m.id, m.message?.t));
+    return messages.map((m) => toEntry(queue, m.id, m.message?.t));
   }
 
   /**
@@ -159,12 +170,19 @@ export class Persister {
    * batches of up to maxBatch ticks. Reading pending entries after an id walks the list once.
    */
   private async drainOwnPending(): Promise<void> {
+    for (const queue of this.keys.persistQueues()) {
+      await this.drainOwnPendingOf(queue);
+      if (this.stopping) return;
+    }
+  }
+
+  private async drainOwnPendingOf(queue: string): Promise<void> {
     let after = '0';
     for (;;) {
       const batch: Entry[] = [];
       let ticks = 0;
       for (;;) {
-        const entries = await this.read(after, READ_CHUNK);
+        const entries = await this.read(queue, after, READ_CHUNK);
         if (entries.length > 0) after = entries.at(-1)!.id;
         batch.push(...entries);
         ticks += entries.reduce((n, e) => n + ticksOf(e), 0);
@@ -179,13 +197,20 @@ export class Persister {
   /** Takes over entries that another consumer read but did not acknowledge in claimIdleMs. */
   private async claimDead(): Promise<void> {
     this.nextClaimAt = Date.now() + Math.min(this.claimIdleMs, 30_000);
+    for (const queue of this.keys.persistQueues()) {
+      await this.claimDeadOf(queue);
+      if (this.stopping) return;
+    }
+  }
+
+  private async claimDeadOf(queue: string): Promise<void> {
     let cursor = '0-0';
     do {
-      const reply = await this.redis.xAutoClaim(this.keys.persistQueue(), PERSIST_GROUP, this.options.consumer, this.claimIdleMs, cursor, {
+      const reply = await this.redis.xAutoClaim(queue, PERSIST_GROUP, this.options.consumer, this.claimIdleMs, cursor, {
         COUNT: READ_CHUNK,
       });
       cursor = reply.nextId;
-      const entries = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null).map((m) => toEntry(m.id, m.message.t));
+      const entries = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null).map((m) => toEntry(queue, m.id, m.message.t));
       if (entries.length > 0) {
         this.log.info({ entries: entries.length }, 'persister: took over entries of a stopped consumer');
         await this.writeAndAck(entries);
@@ -232,7 +257,9 @@ export class Persister {
     }
     this.lastWriteAt = Date.now();
     this.metrics.persistLastSuccess.set(this.lastWriteAt / 1000);
-    await this.ack(entries.map((e) => e.id));
+    const byQueue = new Map<string, Entry[]>();
+    for (const e of entries) byQueue.set(e.queue, [...(byQueue.get(e.queue) ?? []), e]);
+    await Promise.all([...byQueue].map(([queue, list]) => this.ack(queue, list)));
   }
 
   /** One transaction for the batch; when the database refuses a row, halves until it is found. */
@@ -296,14 +323,15 @@ export class Persister {
    * go; nothing unacknowledged or undelivered is ever removed. One trim also clears entries that
    * others acknowledged earlier but could not trim while an older entry was held.
    */
-  private async ack(ids: string[]): Promise<void> {
-    const queue = this.keys.persistQueue();
+  private async ack(queue: string, entries: Entry[]): Promise<void> {
+    const ids = entries.map((e) => e.id);
     for (let attempt = 0; ; attempt++) {
       try {
         const acks = [];
         for (let i = 0; i < ids.length; i += ACK_CHUNK) acks.push(this.redis.xAck(queue, PERSIST_GROUP, ids.slice(i, i + ACK_CHUNK)));
         await Promise.all(acks);
-        await TRIM.run(this.redis, [queue, this.keys.persistQueueTicks()], [PERSIST_GROUP]);
+        await TRIM.run(this.redis, [queue, this.keys.persistQueueCount(queue)], [PERSIST_GROUP]);
+        if (this.keys.cluster) await this.countDownUnstored(entries);
         return;
       } catch (err) {
         // Unacknowledged entries are rewritten after a restart (a no-op), so giving up on close loses nothing.
@@ -311,6 +339,20 @@ export class Persister {
         await sleep(backoffDelay(attempt, 100, 5000));
       }
     }
+  }
+
+  /**
+   * On a cluster each pair counts its own unstored ticks (a candle fill reads that many of its
+   * cdelta); they come off once stored and acknowledged. After the ack, so a crash in between
+   * leaves the count high (a fill reads a little more), never low.
+   */
+  private async countDownUnstored(entries: Entry[]): Promise<void> {
+    const perPair = new Map<string, number>();
+    for (const e of entries) {
+      const pair = e.units?.[0]?.row.pair;
+      if (pair !== undefined) perPair.set(pair, (perPair.get(pair) ?? 0) + e.units!.length);
+    }
+    await Promise.all([...perPair].map(([pair, n]) => COUNT_DOWN.run(this.redis, [this.keys.unstoredCount(pair)], [String(n)])));
   }
 
   /**
@@ -346,15 +388,15 @@ export class Persister {
   }
 }
 
-function toEntry(id: string, raw: string | undefined): Entry {
+function toEntry(queue: string, id: string, raw: string | undefined): Entry {
   const text = raw ?? '';
   const ticks = parseQueueEntry(text);
-  if (!ticks) return { id, raw: text, units: null };
+  if (!ticks) return { queue, id, raw: text, units: null };
   try {
     const units = ticks.map((t) => ({ row: toRow(t), raw: ticks.length === 1 ? text : JSON.stringify(t) }));
-    return { id, raw: text, units };
+    return { queue, id, raw: text, units };
   } catch {
-    return { id, raw: text, units: null };
+    return { queue, id, raw: text, units: null };
   }
 }
 

@@ -45,7 +45,7 @@ export class CandleStore {
    * Usually read from the pair's cdelta list; during a long backlog, by scanning the queue in chunks.
    */
   async unpersisted(pair: string): Promise<FillPoint & { ticks: CandleTick[] }> {
-    const keys = [this.keys.seq(pair), this.keys.candleGeneration(pair), this.keys.persistQueueTicks(), this.keys.candleDelta(pair)];
+    const keys = [this.keys.seq(pair), this.keys.candleGeneration(pair), this.keys.unstoredCount(pair), this.keys.candleDelta(pair)];
     const [seq, generation, covered, ...entries] = (await PENDING.run(this.redis, keys, [String(CANDLE_DELTA_CAP)])) as [
       string,
       string,
@@ -65,13 +65,21 @@ export class CandleStore {
     return { ...at, ticks: await this.scanQueue(pair, at.seq) };
   }
 
-  /** The pair's ticks in the persist queue up to `maxSeq`, read in chunks so Redis never stalls. */
+  /** The pair's ticks waiting for the persister up to `maxSeq` (on a cluster in its outbox or its persist stream), read in chunks so Redis never stalls. */
   private async scanQueue(pair: string, maxSeq: number): Promise<CandleTick[]> {
+    const queues = new Set([this.keys.ingestQueue(pair), this.keys.persistQueueOf(pair)]);
+    const found = await Promise.all([...queues].map((q) => this.scanOne(q, pair, maxSeq)));
+    // An entry caught in the middle of its move is in both: once each.
+    const seen = new Set<string>();
+    return found.flat().filter((t) => !seen.has(t.key) && seen.add(t.key));
+  }
+
+  private async scanOne(queue: string, pair: string, maxSeq: number): Promise<CandleTick[]> {
     const marker = `"pair":${JSON.stringify(pair)}`;
     const ticks: CandleTick[] = [];
     let from = '-';
     for (;;) {
-      const chunk = (await this.redis.xRange(this.keys.persistQueue(), from, '+', { COUNT: 5000 })) ?? [];
+      const chunk = (await this.redis.xRange(queue, from, '+', { COUNT: 5000 })) ?? [];
       for (const e of chunk) {
         const raw = (e.message as { t?: string }).t;
         if (!raw || !raw.includes(marker)) continue; // cheap filter before parsing

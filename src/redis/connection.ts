@@ -1,8 +1,73 @@
-import { createClient, type RedisClientType, type RedisDefaultModules } from 'redis';
+import { readFileSync } from 'node:fs';
+import { createClient, createCluster, type RedisClientType, type RedisClusterType, type RedisDefaultModules } from 'redis';
 import { backoffDelay } from '../lib/backoff.js';
 import type { Logger } from '../observability/logger.js';
+import { redisUrls } from './redis-urls.js';
 
 export type RedisClient = RedisClientType<RedisDefaultModules, {}, {}, 2>;
+export type RedisClusterClient = RedisClusterType<RedisDefaultModules, {}, {}, 2>;
+
+/** Where Redis is: one node, or a Redis Cluster reached through any of its nodes. */
+export interface RedisTarget {
+  /** Every node named in REDIS_URL (one, or a comma-separated list). */
+  urls: string[];
+  cluster: boolean;
+  /** PEM of the CA that signed a `rediss://` server's certificate (REDIS_TLS_CA); the system's CAs when unset. */
+  tlsCa?: string;
+}
+
+/** Refusals of the login that are worth a plain sentence (a wrong password is not a reason to retry). */
+function explainConnectError(url: string, err: Error): Error {
+  const msg = err.message;
+  const where = new URL(url).host;
+  if (/WRONGPASS|invalid username-password|NOAUTH|NOPERM/i.test(msg)) {
+    return new Error(`REDIS_URL: Redis at ${where} refused the login (${msg}); check the user name and password in REDIS_URL`);
+  }
+  if (/certificate|self[- ]signed|SSL|TLS|EPROTO/i.test(msg)) {
+    return new Error(`REDIS_URL: TLS to Redis at ${where} failed (${msg}); for a private CA set REDIS_TLS_CA to its PEM file`);
+  }
+  return new Error(`REDIS_URL: cannot reach Redis at ${where} (${msg})`);
+}
+
+/**
+ * Connects once to the first node to learn what REDIS_URL points at: a list of nodes, or a node
+ * whose `INFO cluster` says cluster_enabled:1, is a cluster. A wrong password or a TLS failure is
+ * a clear error here, at start, instead of an endless reconnect loop.
+ */
+export async function detectRedisTarget(url: string, tlsCaFile?: string): Promise<RedisTarget> {
+  const urls = redisUrls(url);
+  const tlsCa = tlsCaFile ? readFileSync(tlsCaFile, 'utf8') : undefined;
+  const probe = createClient({
+    url: urls[0],
+    RESP: 2,
+    socket: { connectTimeout: 5000, reconnectStrategy: false, ...tlsOptions(urls[0]!, tlsCa) },
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    const info = await probe.info('cluster');
+    return { urls, cluster: urls.length > 1 || /cluster_enabled:1/.test(info), tlsCa };
+  } catch (err) {
+    throw explainConnectError(urls[0]!, err as Error);
+  } finally {
+    if (probe.isOpen) probe.destroy();
+  }
+}
+
+function tlsOptions(url: string, ca: string | undefined): { tls?: true; ca?: string } {
+  return url.startsWith('rediss:') ? { tls: true, ...(ca ? { ca } : {}) } : {};
+}
+
+/** Whether a client is a cluster client (the command surface is shared; raw commands and pub/sub differ). */
+export function isCluster(client: RedisClient): boolean {
+  return (client as unknown as { masters?: unknown }).masters !== undefined;
+}
+
+/** A raw command; on a cluster it goes to the master of `firstKey`'s slot. */
+export function sendRaw(client: RedisClient, firstKey: string | undefined, args: string[]): Promise<unknown> {
+  if (isCluster(client)) return (client as unknown as RedisClusterClient).sendCommand(firstKey, false, args);
+  return client.sendCommand(args);
+}
 
 /**
  * A node-redis client set up for QuFLX: RESP2 for stable reply shapes, capped reconnect backoff,
@@ -11,32 +76,62 @@ export type RedisClient = RedisClientType<RedisDefaultModules, {}, {}, 2>;
  * thousands of pipelined commands that would fail healthy work under load). A dead link is found
  * by the ping interval and TCP keepalive; a Redis that stalls with the link open is met by
  * per-operation deadlines where QuFLX waits for an answer (see RedisLink).
+ *
+ * On a cluster this is node-redis's cluster client (one link per master, following MOVED,
+ * failovers and slot moves), typed as a client: every command QuFLX sends names keys of one slot,
+ * and the few calls that differ go through sendRaw and isCluster. It emits 'ready' whenever a
+ * node link becomes ready, as a client does after a reconnect.
  */
-export async function connectRedis(url: string, name: string, log: Logger): Promise<RedisClient> {
-  const client = createClient({
-    url,
-    RESP: 2,
+export async function connectRedis(where: string | RedisTarget, name: string, log: Logger): Promise<RedisClient> {
+  const target: RedisTarget = typeof where === 'string' ? { urls: [where], cluster: false } : where;
+  const socket = {
+    reconnectStrategy: (retries: number) => backoffDelay(retries),
+    connectTimeout: 5000,
+    keepAlive: true,
+    keepAliveInitialDelay: 5000,
+    ...tlsOptions(target.urls[0]!, target.tlsCa),
+  };
+  const common = {
+    RESP: 2 as const,
     name,
-    maintNotifications: 'disabled',
+    maintNotifications: 'disabled' as const,
     disableOfflineQueue: true,
     pingInterval: 5000,
     commandOptions: { timeout: undefined },
-    socket: {
-      reconnectStrategy: (retries: number) => backoffDelay(retries),
-      connectTimeout: 5000,
-      keepAlive: true,
-      keepAliveInitialDelay: 5000,
-    },
-  }) as unknown as RedisClient;
+  };
+  let client: RedisClient;
+  if (target.cluster) {
+    const first = new URL(target.urls[0]!);
+    const cluster = createCluster({
+      rootNodes: target.urls.map((url) => ({ url })),
+      defaults: {
+        ...common,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        socket,
+      },
+      useReplicas: false,
+    }) as unknown as RedisClusterClient;
+    cluster.on('node-ready', () => cluster.emit('ready'));
+    client = cluster as unknown as RedisClient;
+  } else {
+    client = createClient({ url: target.urls[0], ...common, socket }) as unknown as RedisClient;
+  }
   let down = false;
-  client.on('error', (err: Error) => {
+  const onError = (err: Error) => {
     if (!down) log.warn({ err: err.message, client: name }, 'redis connection error; reconnecting');
     down = true;
-  });
+  };
+  client.on('error', onError);
+  if (target.cluster) client.on('node-error', onError);
   client.on('ready', () => {
     if (down) log.info({ client: name }, 'redis reconnected');
     down = false;
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw explainConnectError(target.urls[0]!, err as Error);
+  }
   return client;
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RedisClient } from './connection.js';
+import { sendRaw, type RedisClient } from './connection.js';
 
 /**
  * A Lua script made of files in scripts/ (a shared library first), run by EVALSHA with a fall
- * back to EVAL when Redis has lost its script cache (a restart).
+ * back to EVAL when Redis has lost its script cache (a restart, or a cluster node that never ran
+ * it). On a cluster the call goes to the master of the first key's slot; every key passed must
+ * share that slot.
  */
 export class LuaScript {
   readonly source: string;
@@ -24,12 +26,12 @@ export class LuaScript {
     for (let i = 0; i < keys.length; i++) cmd[3 + i] = keys[i]!;
     for (let i = 0; i < args.length; i++) cmd[3 + keys.length + i] = args[i]!;
     try {
-      return await redis.sendCommand(cmd);
+      return await sendRaw(redis, keys[0], cmd);
     } catch (err) {
       if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
       cmd[0] = 'EVAL';
       cmd[1] = this.source;
-      return await redis.sendCommand(cmd);
+      return await sendRaw(redis, keys[0], cmd);
     }
   }
 }

@@ -9,15 +9,21 @@ export interface PersistBacklog {
   oldestMs: number | null;
 }
 
-/** Ticks waiting in the persist queue and the age of its head, in one round trip. */
+/** Ticks waiting in the persist queues and the age of the oldest head, one round trip per queue (in parallel). */
 export async function readPersistBacklog(redis: RedisClient, keys: RedisKeys): Promise<PersistBacklog> {
-  const [ticks, first] = (await redis
-    .multi()
-    .get(keys.persistQueueTicks())
-    .xRange(keys.persistQueue(), '-', '+', { COUNT: 1 })
-    .exec()) as unknown as [string | null, { id: string }[] | null];
-  const head = first?.[0];
-  return { pending: head ? Math.max(0, Number(ticks ?? 0)) : 0, oldestMs: head ? Number(head.id.split('-')[0]) : null };
+  const each = await Promise.all(
+    keys.persistQueues().map(async (queue) => {
+      const [ticks, first] = (await redis
+        .multi()
+        .get(keys.persistQueueCount(queue))
+        .xRange(queue, '-', '+', { COUNT: 1 })
+        .exec()) as unknown as [string | null, { id: string }[] | null];
+      const head = first?.[0];
+      return { pending: head ? Math.max(0, Number(ticks ?? 0)) : 0, oldestMs: head ? Number(head.id.split('-')[0]) : null };
+    }),
+  );
+  const heads = each.map((b) => b.oldestMs).filter((t): t is number => t !== null);
+  return { pending: each.reduce((n, b) => n + b.pending, 0), oldestMs: heads.length > 0 ? Math.min(...heads) : null };
 }
 
 /**

@@ -1,10 +1,12 @@
+import calculateSlot from 'cluster-key-slot';
+import { UnavailableError } from '../core/errors.js';
 import { tickIdentity } from '../core/identity.js';
 import type { SeqTick, Tick } from '../core/tick.js';
 import { PERSIST_GROUP, type RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { TIMEFRAMES, timeframeSeconds } from '../core/timeframe.js';
 import { CANDLE_DELTA_CAP, CandleStore } from './candle-store.js';
-import type { RedisClient } from './connection.js';
+import { sendRaw, type RedisClient } from './connection.js';
 
 const INGEST = new LuaScript('candle-lib.lua', 'ingest.lua');
 /** Every timeframe's bit (see ingest.lua's cache masks). */
@@ -20,7 +22,18 @@ export interface TickStoreOptions {
   dedupWindowMs?: number;
   /** and at most this many per pair. */
   dedupCap?: number;
+  /** REDIS_WAIT_REPLICAS: a write counts only once WAIT says this many replicas have it (0: no wait). */
+  waitReplicas?: number;
+  /** How long WAIT may take before the write is refused (ms). */
+  waitTimeoutMs?: number;
+  /** Called with the pairs of every write that went to their outboxes (cluster): the outbox move. */
+  onOutboxed?: (pairs: readonly string[]) => void;
 }
+
+/** Ingest script flags (see ingest.lua). */
+const PUBLISH = 1;
+const SPUBLISH = 2;
+const RECORD_PAIRS = 4;
 
 export interface Snapshot {
   ticks: SeqTick[];
@@ -39,6 +52,8 @@ function tickJsonPrefix(t: Tick, pairJson: string): string {
 /** A pair's key names for the ingest script, and which of its candle caches exist (a bit per timeframe). */
 interface PairKeys {
   groupKeys: string[];
+  /** The pair's slot on a cluster (0 on one node). */
+  slot: number;
   /** Per timeframe: cstate and historical keys. */
   cacheKeys: (readonly [string, string])[];
   channel: string;
@@ -53,6 +68,10 @@ export class TickStore {
   /** ARGV of the ingest script before the group count (see ingest.lua). */
   private readonly headerArgs: string[];
   private readonly keyCache = new Map<string, PairKeys>();
+  /** Whether this process publishes each tick itself, after WAIT, instead of the script. */
+  private readonly publishAfter: boolean;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
 
   constructor(
     private readonly redis: RedisClient,
@@ -61,12 +80,18 @@ export class TickStore {
   ) {
     this.dedupWindowMs = options.dedupWindowMs ?? 3_600_000;
     this.dedupCap = options.dedupCap ?? 200_000;
+    this.waitReplicas = options.waitReplicas ?? 0;
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
+    // Subscribers see only acknowledged ticks: with WAIT the publish follows it.
+    this.publishAfter = this.waitReplicas > 0;
+    const flags = (this.publishAfter ? 0 : keys.cluster ? SPUBLISH : PUBLISH) | (keys.cluster ? 0 : RECORD_PAIRS);
     this.headerArgs = [
       String(options.tickBufferSize),
       String(this.dedupWindowMs),
       String(this.dedupCap),
       String(CANDLE_DELTA_CAP),
       String(options.candleCacheSize),
+      String(flags),
       String(TIMEFRAMES.length),
       ...TIMEFRAMES.map((tf) => String(timeframeSeconds(tf))),
     ];
@@ -77,8 +102,10 @@ export class TickStore {
     let entry = this.keyCache.get(pair);
     if (!entry) {
       if (this.keyCache.size >= 10_000) this.keyCache.clear(); // bounded: pairs are few in practice
+      const k = this.keys;
       entry = {
-        groupKeys: [this.keys.ticks(pair), this.keys.seq(pair), this.keys.seen(pair), this.keys.candleDelta(pair), this.keys.candleTail(pair)],
+        groupKeys: [k.ticks(pair), k.seq(pair), k.seen(pair), k.candleDelta(pair), k.candleTail(pair), k.ingestQueue(pair), k.unstoredCount(pair)],
+        slot: k.cluster ? calculateSlot(k.ticks(pair)) : 0,
         cacheKeys: TIMEFRAMES.map((tf) => [this.keys.candleState(pair, tf), this.keys.historical(pair, tf)] as const),
         channel: this.keys.updates(pair),
         pairJson: JSON.stringify(pair),
@@ -90,20 +117,19 @@ export class TickStore {
     return entry;
   }
 
-  /** Creates the persist queue and its consumer group when missing; drops candle caches of an older layout. */
+  /** Creates the persist queues and their consumer group when missing; drops candle caches of an older layout. */
   async init(): Promise<void> {
-    try {
-      await this.redis.xGroupCreate(this.keys.persistQueue(), PERSIST_GROUP, '0', { MKSTREAM: true });
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
-    await new CandleStore(this.redis, this.keys).dropLegacy(await this.redis.sMembers(this.keys.pairs()));
+    await ensurePersistGroups(this.redis, this.keys);
+    // A cluster never held the older layout.
+    if (!this.keys.cluster) await new CandleStore(this.redis, this.keys).dropLegacy(await this.redis.sMembers(this.keys.pairs()));
   }
 
   /**
-   * Stores ticks in one round trip: dedup, seq, recent list, pub/sub, persist queue.
-   * Returns each tick's seq in input order, 0 for a duplicate. Safe to retry: a tick stored by an
-   * attempt whose reply was lost comes back as a duplicate.
+   * Stores ticks: dedup, seq, recent list, pub/sub, persist queue, in one script call (on a
+   * cluster, one per slot, in parallel). With REDIS_WAIT_REPLICAS the call counts only once WAIT
+   * confirms it, and the ticks are published after that. Returns each tick's seq in input order,
+   * 0 for a duplicate. Safe to retry: a tick stored by an attempt whose reply was lost (or whose
+   * WAIT fell short) comes back as a duplicate.
    */
   async write(ticks: readonly Tick[]): Promise<number[]> {
     const groups = new Map<string, number[]>();
@@ -112,11 +138,30 @@ export class TickStore {
       if (g) g.push(i);
       else groups.set(t.pair, [i]);
     });
-    const names = [...groups.keys()];
+    const seqs = new Array<number>(ticks.length);
+    if (!this.keys.cluster) {
+      await this.writeCall(ticks, [...groups], seqs);
+    } else {
+      const bySlot = new Map<number, [string, number[]][]>();
+      for (const g of groups) {
+        const slot = this.pairKeys(g[0]).slot;
+        const list = bySlot.get(slot);
+        if (list) list.push(g);
+        else bySlot.set(slot, [g]);
+      }
+      await Promise.all([...bySlot.values()].map((list) => this.writeCall(ticks, list, seqs)));
+      this.options.onOutboxed?.([...groups.keys()]);
+    }
+    return seqs;
+  }
+
+  /** One ingest script call for groups of one slot; fills in `seqs` for their ticks. */
+  private async writeCall(ticks: readonly Tick[], groups: [string, number[]][], seqs: number[]): Promise<void> {
+    const names = groups.map(([pair]) => pair);
     const pairs = names.map((pair) => this.pairKeys(pair));
     const tickArgs: string[][] = [];
     const order: number[] = [];
-    [...groups.values()].forEach((idx, g) => {
+    groups.forEach(([, idx], g) => {
       const a: string[] = [String(idx.length)];
       for (const i of idx) {
         const t = ticks[i]!;
@@ -129,7 +174,7 @@ export class TickStore {
     // a cache filled since (by any process) makes the script send the batch back unwritten.
     for (let attempt = 1; ; attempt++) {
       const masks = pairs.map((p) => (attempt < MASK_ATTEMPTS ? p.cached : ALL_TIMEFRAMES));
-      const keys = [this.keys.persistQueue(), this.keys.pairs(), this.keys.persistQueueTicks()];
+      const keys: string[] = [];
       const args = [...this.headerArgs, String(pairs.length)];
       pairs.forEach((p, g) => {
         for (const k of p.groupKeys) keys.push(k);
@@ -143,16 +188,44 @@ export class TickStore {
         args.push(p.channel, names[g]!, String(passed.length), ...passed);
         for (const x of tickArgs[g]!) args.push(x);
       });
+      if (!this.keys.cluster) keys.push(this.keys.pairs());
       const reply = (await INGEST.run(this.redis, keys, args)) as number[];
       const retry = Number(reply[0]) === -1;
-      const cached = retry ? reply.slice(1) : reply.slice(ticks.length);
+      const cached = retry ? reply.slice(1) : reply.slice(order.length);
       pairs.forEach((p, g) => (p.cached = Number(cached[g])));
       if (retry && attempt >= MASK_ATTEMPTS) throw new Error('ingest script: asked again for candle cache keys although it was given every one');
       if (retry) continue;
-      const seqs = new Array<number>(ticks.length);
       order.forEach((i, k) => (seqs[i] = Number(reply[k])));
-      return seqs;
+      if (this.waitReplicas > 0) await this.waitForReplicas(keys[0]!);
+      if (this.publishAfter) await this.publish(ticks, order, seqs, pairs, names);
+      return;
     }
+  }
+
+  /** WAIT on the master that ran the write (on a cluster, the slot's): refuses the write when too few replicas confirm it. */
+  private async waitForReplicas(firstKey: string): Promise<void> {
+    const reached = Number(await sendRaw(this.redis, firstKey, ['WAIT', String(this.waitReplicas), String(this.waitTimeoutMs)]));
+    if (reached < this.waitReplicas) {
+      throw new UnavailableError(
+        `Redis confirmed the write on ${reached} of ${this.waitReplicas} replicas (REDIS_WAIT_REPLICAS) within ${this.waitTimeoutMs} ms; ` +
+          'the ticks are not acknowledged: send them again (repeats are recognised)',
+      );
+    }
+  }
+
+  /** Publishes the fresh ticks of a confirmed write, in seq order per pair (commands on one link keep their order). */
+  private async publish(ticks: readonly Tick[], order: number[], seqs: number[], pairs: PairKeys[], names: string[]): Promise<void> {
+    const sent: Promise<unknown>[] = [];
+    const groupOf = new Map(names.map((n, g) => [n, g]));
+    for (const i of order) {
+      const seq = seqs[i]!;
+      if (seq === 0) continue;
+      const t = ticks[i]!;
+      const p = pairs[groupOf.get(t.pair)!]!;
+      const json = `${tickJsonPrefix(t, p.pairJson)},"seq":${seq}}`;
+      sent.push(this.keys.cluster ? this.redis.sPublish(p.channel, json) : this.redis.publish(p.channel, json));
+    }
+    await Promise.all(sent);
   }
 
   /** The newest `limit` ticks of a pair, oldest first. */
@@ -174,13 +247,23 @@ export class TickStore {
   /** The latest tick of each pair (in the order given), leaving out pairs with no recent tick. */
   async latest(pairs: readonly string[]): Promise<{ pair: string; tick: SeqTick }[]> {
     if (pairs.length === 0) return [];
-    const multi = this.redis.multi();
-    for (const p of pairs) multi.lIndex(this.keys.ticks(p), 0);
-    const latest = (await multi.exec()) as unknown as (string | null)[];
+    // One command per pair (pipelined on one link): the pairs' keys lie in different slots on a cluster.
+    const latest = await Promise.all(pairs.map((p) => this.redis.lIndex(this.keys.ticks(p), 0)));
     const out: { pair: string; tick: SeqTick }[] = [];
     latest.forEach((s, i) => {
       if (s !== null) out.push({ pair: pairs[i]!, tick: JSON.parse(s) as SeqTick });
     });
     return out;
+  }
+}
+
+/** Creates every persist queue with the persister's consumer group when missing. */
+export async function ensurePersistGroups(redis: RedisClient, keys: RedisKeys): Promise<void> {
+  for (const queue of keys.persistQueues()) {
+    try {
+      await redis.xGroupCreate(queue, PERSIST_GROUP, '0', { MKSTREAM: true });
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
   }
 }

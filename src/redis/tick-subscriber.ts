@@ -8,7 +8,8 @@ import type { RedisKeys } from './keys.js';
  * per symbol however many local listeners want it. References and subscriptions are counted on
  * the same thing, the symbol: one channel carries every spelling of an instrument, so a listener
  * that leaves under one spelling never silences the others. node-redis resubscribes by itself
- * after a reconnect.
+ * after a reconnect. On a cluster the channels are sharded (SSUBSCRIBE on the pair's slot
+ * master; node-redis follows slot moves and failovers).
  */
 export class TickSubscriber {
   private readonly refs = new Map<string, { count: number; ready: Promise<void> }>();
@@ -28,13 +29,14 @@ export class TickSubscriber {
       return ref.ready;
     }
     const channel = this.keys.updates(sym);
-    const ready = this.client.subscribe(channel, (message) => {
+    const listener = (message: string) => {
       try {
         this.onTick(sym, JSON.parse(message) as SeqTick);
       } catch (err) {
         this.log.warn({ err, channel }, 'unreadable message on updates channel');
       }
-    });
+    };
+    const ready = this.keys.cluster ? this.client.sSubscribe(channel, listener) : this.client.subscribe(channel, listener);
     const entry = { count: 1, ready };
     this.refs.set(sym, entry);
     try {
@@ -50,7 +52,9 @@ export class TickSubscriber {
     if (!ref) return;
     if (--ref.count > 0) return;
     this.refs.delete(sym);
-    if (this.client.isReady) await this.client.unsubscribe(this.keys.updates(sym)).catch(() => undefined);
+    if (!this.client.isReady) return;
+    const channel = this.keys.updates(sym);
+    await (this.keys.cluster ? this.client.sUnsubscribe(channel) : this.client.unsubscribe(channel)).catch(() => undefined);
   }
 
   has(sym: string): boolean {

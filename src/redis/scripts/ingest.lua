@@ -1,20 +1,23 @@
 -- ingest.lua: store one micro-batch of validated ticks, atomically and in one round trip.
--- (candle-lib.lua is prepended at load time.)
+-- (candle-lib.lua is prepended at load time.) On a Redis Cluster every key passed shares one slot
+-- (the caller splits a batch by slot); nothing here touches a key that was not passed.
 --
--- KEYS[1]                 persist queue (stream): one entry per pair group, field t = JSON array
---                         of its new ticks, field n = how many
--- KEYS[2]                 set of known pairs
--- KEYS[3]                 count of ticks in the persist queue
--- then per pair group, 5 + 2 * w keys (w = timeframes passed for it, see ARGV):
+-- Per pair group, 7 + 2 * w keys (w = timeframes passed for it, see ARGV):
 --   ticks:<SYM>    recent list, newest first      seq:<SYM>     per-pair counter
 --   seen:<SYM>     identities of recent ticks (score = tick timestamp)
 --   cdelta:<SYM>   candle inputs of recent ticks, newest first (for cache fills)
 --   ctail:<SYM>    the pair's candle tail (see candle-lib.lua): which caches exist
+--   the queue for the persister (stream): one entry per group, field t = JSON array of its new
+--                  ticks, field n = how many (the persist queue; on a cluster the pair's outbox)
+--   a count of unstored ticks, raised by the group's new ticks
 --   then per timeframe passed: cstate:<SYM>:<TF>, historical:<SYM>:<TF>
+-- and last, when ARGV[6] has bit 4: the set of known pairs.
 -- ARGV[1]  cap of ticks:<SYM>            ARGV[2]  dedup window in ms
 -- ARGV[3]  dedup cap per pair            ARGV[4]  cap of cdelta:<SYM>
 -- ARGV[5]  candles kept per cache (CANDLE_CACHE_SIZE)
--- ARGV[6]  F, number of timeframes (core/timeframe.ts's TIMEFRAMES), then F lengths in seconds
+-- ARGV[6]  flags: 1 = PUBLISH each new tick on its group's channel, 2 = SPUBLISH it (sharded,
+--          on a cluster), neither = the caller publishes (after WAIT); 4 = SADD the pair names
+-- ARGV[7]  F, number of timeframes (core/timeframe.ts's TIMEFRAMES), then F lengths in seconds
 -- then G, number of pair groups, and for each group: channel (updates:<SYM>), pair name, w and
 -- the w timeframes passed (1-based indices into the F), n and n times:
 --   identity, timestamp, price (as sent), tick JSON without its closing brace
@@ -29,25 +32,28 @@ local window = tonumber(ARGV[2])
 local seenCap = tonumber(ARGV[3])
 local deltaCap = tonumber(ARGV[4])
 local candleCap = tonumber(ARGV[5])
-local tfCount = tonumber(ARGV[6])
+local flags = tonumber(ARGV[6])
+local publish = nil
+if bit.band(flags, 1) ~= 0 then publish = 'PUBLISH' elseif bit.band(flags, 2) ~= 0 then publish = 'SPUBLISH' end
+local tfCount = tonumber(ARGV[7])
 local tfMs = {}
-for f = 1, tfCount do tfMs[f] = tonumber(ARGV[6 + f]) * 1000 end
-local groupCount = tonumber(ARGV[7 + tfCount])
+for f = 1, tfCount do tfMs[f] = tonumber(ARGV[7 + f]) * 1000 end
+local groupCount = tonumber(ARGV[8 + tfCount])
 
 -- Pass 1: where each group's keys and ticks are, and its candle tail. Nothing is written, so a
 -- group whose caches were not all passed can still be sent back.
 local groups = {}
-local a, b = 8 + tfCount, 4
+local a, b = 9 + tfCount, 1
 local retry = false
 for g = 1, groupCount do
   local grp = { keys = b, channel = ARGV[a], pair = ARGV[a + 1], passed = {} }
   local w = tonumber(ARGV[a + 2])
   a = a + 3
-  for i = 1, w do grp.passed[tonumber(ARGV[a + i - 1])] = b + 5 + 2 * (i - 1) end
+  for i = 1, w do grp.passed[tonumber(ARGV[a + i - 1])] = b + 7 + 2 * (i - 1) end
   a = a + w
   grp.n, grp.args = tonumber(ARGV[a]), a + 1
   a = a + 1 + 4 * grp.n
-  b = b + 5 + 2 * w
+  b = b + 7 + 2 * w
   local fast = redis.call('HGET', KEYS[grp.keys + 4], 'f')
   grp.mask = 0
   if fast then
@@ -137,7 +143,6 @@ end
 
 -- Pass 2: store.
 local result = {}
-local queued = 0
 for g = 1, groupCount do
   local grp = groups[g]
   local kb = grp.keys
@@ -192,11 +197,11 @@ for g = 1, groupCount do
       local json = bodies[i] .. ',"seq":' .. seq .. '}'
       full[i] = json
       deltas[i] = seq .. SEP .. stamps[i] .. SEP .. prices[i] .. SEP .. ids[i]
-      redis.call('PUBLISH', grp.channel, json)
+      if publish then redis.call(publish, grp.channel, json) end
     end
     -- One queue entry for the group: the persister's work per tick stays small at high rates.
-    redis.call('XADD', KEYS[1], '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
-    queued = queued + fresh
+    redis.call('XADD', KEYS[kb + 5], '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
+    redis.call('INCRBY', KEYS[kb + 6], fresh)
     -- LPUSH takes many values at once; unpack is bounded by Lua's stack, so push in chunks.
     local deltaLen = 0
     for i = 1, fresh, 1000 do
@@ -207,7 +212,7 @@ for g = 1, groupCount do
     redis.call('LTRIM', ticksKey, 0, cap - 1)
     -- cdelta and seen are internal: trimmed now and then, not on every call.
     if deltaLen > deltaCap + 1000 then redis.call('LTRIM', deltaKey, 0, deltaCap - 1) end
-    redis.call('SADD', KEYS[2], grp.pair)
+    if bit.band(flags, 4) ~= 0 then redis.call('SADD', KEYS[#KEYS], grp.pair) end
     if math.floor(last / 256) ~= math.floor((first - 1) / 256) then
       redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. (newest - window))
       if redis.call('ZCARD', seenKey) > seenCap then
@@ -228,6 +233,5 @@ for g = 1, groupCount do
     end
   end
 end
-if queued > 0 then redis.call('INCRBY', KEYS[3], queued) end
 for g = 1, groupCount do result[#result + 1] = groups[g].mask end
 return result
