@@ -102,10 +102,13 @@ export async function connectRedis(where: string | RedisTarget, name: string, lo
   let client: RedisClient;
   if (target.cluster) {
     const first = new URL(target.urls[0]!);
+    const { RESP, ...perNode } = common;
     const cluster = createCluster({
+      // RESP is a cluster-wide option: inside `defaults` node-redis overrides it.
+      RESP,
       rootNodes: target.urls.map((url) => ({ url })),
       defaults: {
-        ...common,
+        ...perNode,
         ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
         ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
         socket,

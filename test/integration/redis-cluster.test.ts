@@ -1,0 +1,180 @@
+import calculateSlot from 'cluster-key-slot';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { toSymbol } from '../../src/core/pair.js';
+import { RedisKeys } from '../../src/redis/keys.js';
+import { RedisCluster } from '../helpers/redis-cluster.js';
+import { TickCollector } from '../helpers/socket-client.js';
+import { startTestApp, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { freshRequest, WorkersChild } from '../helpers/workers-child.js';
+
+/**
+ * QuFLX on a real 3-master + 3-replica Redis Cluster (started by the test): two servers, one of
+ * them WORKERS=2, sharing the cluster and one PostgreSQL schema.
+ */
+
+let cluster: RedisCluster;
+beforeAll(async () => {
+  cluster = await RedisCluster.start({ masters: 3, replicasPerMaster: 1 });
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Twelve pairs: with 3 masters every master holds some (asserted). */
+const PAIRS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'NZD/USD_otc', 'EUR/JPY_otc', 'CHF/JPY_otc', 'AUD/USD_otc', 'EUR/GBP_otc', 'USD/CAD_otc', 'GBP/JPY_otc', 'USD/CHF_otc'];
+
+interface PostedTick {
+  pair: string;
+  price: number;
+  timestamp: number;
+  id: string;
+}
+
+function ticksFor(pair: string, tag: string, from: number, n: number): PostedTick[] {
+  const base = Date.now() - 60_000;
+  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + (from + i) / 100_000).toFixed(5)), timestamp: base + from + i, id: `${tag}-${from + i}` }));
+}
+
+/** Two servers on the cluster: one in this process, one a WORKERS=2 child. */
+async function twoServers(env: Record<string, string>, on: RedisCluster = cluster): Promise<{ urls: string[]; db: TestSchema; keys: RedisKeys }> {
+  const db = await createTestSchema();
+  cleanups.push(() => db.drop());
+  const prefix = uniquePrefix();
+  const common = { REDIS_URL: on.url, BATCH_INTERVAL_MS: '200', ...env };
+  const a = await startTestApp(common, { prefix, db, keepKeys: true });
+  cleanups.push(() => a.close());
+  const b = new WorkersChild({ ...common, WORKERS: '2', PORT: '0', DATABASE_URL: db.url, REDIS_KEY_PREFIX: prefix, FEED: 'none', PERSIST_CONSUMER: 'b' });
+  cleanups.push(() => b.kill());
+  return { urls: [a.url, await b.running()], db, keys: new RedisKeys(prefix, 0, true) };
+}
+
+/** Subscribers on both servers (two on the WORKERS=2 one, so both of its workers likely hold one), each following every pair. */
+async function subscribers(urls: string[]): Promise<TickCollector[]> {
+  const collectors = await Promise.all([urls[0]!, urls[1]!, urls[1]!].map((u) => TickCollector.connect(u)));
+  cleanups.push(() => collectors.forEach((c) => c.close()));
+  for (const c of collectors) for (const p of PAIRS) expect(await c.subscribe(p)).toMatchObject({ ok: true });
+  return collectors;
+}
+
+/** Rows stored, and distinct ticks among them. */
+async function stored(db: TestSchema): Promise<{ rows: number; distinct: number }> {
+  const r = await db.pool.query<{ rows: number; distinct: number }>('SELECT count(*)::int AS rows, count(DISTINCT (pair, feed_id))::int AS distinct FROM historical_ticks');
+  return r.rows[0]!;
+}
+
+/** Each subscriber holds every acknowledged tick of every pair exactly once, in seq order (seq 1, 2, 3, ...). */
+function expectDelivered(collectors: TickCollector[], acknowledged: PostedTick[]): void {
+  for (const c of collectors) {
+    for (const pair of PAIRS) {
+      const got = c.ticks(pair);
+      expect(got.map((t) => t.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
+      const ids = got.map((t) => t.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      const want = acknowledged.filter((t) => t.pair === pair).map((t) => t.id);
+      expect(new Set(ids)).toEqual(new Set([...want, ...ids.filter((id) => !want.includes(id))]));
+      expect(want.every((id) => ids.includes(id))).toBe(true);
+    }
+  }
+}
+
+describe('Redis Cluster', () => {
+  test('keys of one pair share a slot; the pairs spread over every master', async () => {
+    const keys = new RedisKeys('p:', 0, true);
+    const pair = 'EUR/USD_otc';
+    expect(keys.ticks(pair)).toBe('p:ticks:{EURUSD_otc}');
+    expect(keys.historical(pair, '1M')).toBe('p:historical:{EURUSD_otc}:1M');
+    const slot = calculateSlot(keys.ticks(pair));
+    for (const k of [keys.seq(pair), keys.seen(pair), keys.candleTail(pair), keys.ingestQueue(pair), keys.unstoredCount(pair), keys.updates(pair)]) {
+      expect(calculateSlot(k)).toBe(slot);
+    }
+    const masters = new Set(await Promise.all(PAIRS.map((p) => cluster.masterPortOf(`ticks:{${toSymbol(p)}}`))));
+    expect(masters.size).toBe(3);
+  });
+
+  test('two servers (one WORKERS=2): every tick posted to either is stored once and reaches every subscriber on either once, in seq order', async () => {
+    const { urls, db } = await twoServers({});
+    const collectors = await subscribers(urls);
+    const acknowledged: PostedTick[] = [];
+    const PER_PAIR = 60;
+    for (let round = 0; round < PER_PAIR / 5; round++) {
+      await Promise.all(
+        PAIRS.map(async (pair, i) => {
+          const ticks = ticksFor(pair, 'c', round * 5, 5);
+          // Fresh connections: the WORKERS=2 server hands them to both workers.
+          const res = await freshRequest(`${urls[(round + i) % 2]}/api/ticks`, 'POST', ticks);
+          expect(res.status).toBe(202);
+          expect(JSON.parse(res.text)).toEqual({ accepted: 5, duplicates: 0 });
+          acknowledged.push(...ticks);
+        }),
+      );
+    }
+    await waitFor(async () => (await stored(db)).rows >= acknowledged.length, 60_000, 'every tick stored');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await stored(db)).toEqual({ rows: acknowledged.length, distinct: acknowledged.length });
+    await waitFor(() => collectors.every((c) => PAIRS.every((p) => c.ticks(p).length >= PER_PAIR)), 30_000, 'every tick at every subscriber');
+    expectDelivered(collectors, acknowledged);
+    for (const c of collectors) for (const p of PAIRS) expect(c.ticks(p)).toHaveLength(PER_PAIR);
+  }, 180_000);
+
+  test('REDIS_WAIT_REPLICAS=1 while a master is SIGKILLed: no acknowledged tick is lost, none stored twice, subscribers never see seq go back', async () => {
+    // Two replicas per master: once one is promoted, the other still answers WAIT 1.
+    const own = await RedisCluster.start({ masters: 3, replicasPerMaster: 2 });
+    cleanups.push(() => own.stop());
+    const { urls, db } = await twoServers({ REDIS_WAIT_REPLICAS: '1' }, own);
+    const collectors = await subscribers(urls);
+    const acknowledged: PostedTick[] = [];
+    let refused = 0;
+    let n = 0;
+    let posting = true;
+    // Each pair's ticks are posted in turn to either server; a refused post (503 while the
+    // cluster fails over) is sent again, as a feed would, until it is acknowledged.
+    const loop = (async () => {
+      while (posting) {
+        const pair = PAIRS[n % PAIRS.length]!;
+        const ticks = ticksFor(pair, 'f', Math.floor(n / PAIRS.length) * 3, 3);
+        const url = urls[n % 2]!;
+        n++;
+        for (;;) {
+          const res = await freshRequest(`${url}/api/ticks`, 'POST', ticks, 5000).catch(() => null);
+          if (res?.status === 202) {
+            acknowledged.push(...ticks);
+            break;
+          }
+          refused++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })();
+    await waitFor(() => acknowledged.length >= 300, 30_000, 'ticks flowing');
+    const victim = await own.masterPortOf(`ticks:{${toSymbol(PAIRS[0]!)}}`);
+    const promoted = await own.killMaster(victim);
+    expect(promoted).not.toBe(victim);
+    const atKill = acknowledged.length;
+    await waitFor(() => acknowledged.length >= atKill + 600, 60_000, 'ticks acknowledged after the failover');
+    posting = false;
+    await loop;
+    // One last tick per pair shows every subscriber where each pair's seq now stands.
+    for (const pair of PAIRS) {
+      const last = ticksFor(pair, 'z', 0, 1);
+      const res = await freshRequest(`${urls[0]}/api/ticks`, 'POST', last);
+      expect(res.status).toBe(202);
+      acknowledged.push(...last);
+    }
+    await waitFor(async () => (await stored(db)).rows >= acknowledged.length, 90_000, 'every acknowledged tick stored');
+    await new Promise((r) => setTimeout(r, 500));
+    const s = await stored(db);
+    expect(s.distinct).toBe(s.rows);
+    // Every acknowledged tick is stored (a refused post may have been stored too, and was then acknowledged as a repeat).
+    expect(s.rows).toBe(new Set(acknowledged.map((t) => `${t.pair}|${t.id}`)).size);
+    const perPair = (p: string) => acknowledged.filter((t) => t.pair === p).length;
+    await waitFor(() => collectors.every((c) => PAIRS.every((p) => c.ticks(p).length >= perPair(p))), 60_000, 'every acknowledged tick at every subscriber');
+    expectDelivered(collectors, acknowledged);
+    console.log(`failover: ${acknowledged.length} ticks acknowledged, ${refused} posts refused and sent again`);
+  }, 240_000);
+});
