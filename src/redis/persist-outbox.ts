@@ -17,6 +17,8 @@ export interface PersistOutboxOptions {
   symbols: () => Promise<string[]>;
   /** How often every outbox is swept for entries left behind (ms). */
   sweepEveryMs?: number;
+  /** An entry taken but not moved for this long is taken over by a sweep (ms; default STUCK_MS). */
+  stuckMs?: number;
 }
 
 /**
@@ -132,7 +134,7 @@ export class PersistOutbox {
     await this.ensureGroup(outbox);
     let cursor = '0-0';
     do {
-      const reply = await this.redis.xAutoClaim(outbox, MOVER_GROUP, this.options.consumer, STUCK_MS, cursor, { COUNT: MOVE_CHUNK });
+      const reply = await this.redis.xAutoClaim(outbox, MOVER_GROUP, this.options.consumer, this.options.stuckMs ?? STUCK_MS, cursor, { COUNT: MOVE_CHUNK });
       cursor = reply.nextId;
       const messages = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null) as { id: string; message: Record<string, string> }[];
       await this.copy(sym, outbox, messages);

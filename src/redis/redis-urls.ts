@@ -6,7 +6,7 @@ export function redisUrls(url: string): string[] {
   const parts = url.split(',').map((s) => s.trim()).filter(Boolean);
   const first = new URL(parts[0]!);
   return parts.map((p, i) => {
-    if (i === 0 || /^rediss?:\/\//.test(p)) return p;
+    if (i === 0 || /^[a-z][a-z0-9+.-]*:\/\//i.test(p)) return p;
     const u = new URL(first.href);
     const [host, port] = p.split(':');
     u.hostname = host!;

@@ -1,10 +1,13 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { toSymbol } from '../../src/core/pair.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { connectRedis, detectRedisTarget } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
+import { PersistOutbox } from '../../src/redis/persist-outbox.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { TickCollector } from '../helpers/socket-client.js';
-import { startTestApp, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { getJson, startTestApp, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { freshRequest, WorkersChild } from '../helpers/workers-child.js';
 
@@ -97,6 +100,36 @@ describe('Redis Cluster', () => {
     expect(masters.size).toBe(3);
   });
 
+  test('the outbox sweep moves what no mover took and what a dead mover held, each entry once', async () => {
+    const redis = await connectRedis(await detectRedisTarget(cluster.url), 'outbox-test', createLogger('silent'));
+    cleanups.push(() => redis.close());
+    const keys = new RedisKeys(uniquePrefix(), 0, true);
+    const pair = 'EUR/USD_otc';
+    const outboxKey = keys.ingestQueue(pair);
+    const queue = keys.persistQueueOf(pair);
+    await redis.xGroupCreate(outboxKey, 'mover', '0', { MKSTREAM: true });
+    const bodies = [1, 2, 3].map((i) => JSON.stringify([{ pair, price: 1 + i / 10, timestamp: 1_700_000_000_000 + i, seq: i }]));
+    for (const t of bodies) await redis.xAdd(outboxKey, '*', { t, n: '1' });
+    // A mover that took the first entry and died before moving it.
+    await redis.xReadGroup('mover', 'dead', { key: outboxKey, id: '>' }, { COUNT: 1 });
+    const outbox = new PersistOutbox(redis, keys, createLogger('silent'), { consumer: 'live', symbols: async () => ['EURUSD_otc'], stuckMs: 200 });
+    cleanups.push(() => outbox.close());
+    await outbox.sweep();
+    // Not stuck long enough yet: only the two no mover took.
+    expect((await redis.xRange(queue, '-', '+')).map((e) => e.message.t)).toEqual(bodies.slice(1));
+    await new Promise((r) => setTimeout(r, 300));
+    await outbox.sweep();
+    await outbox.sweep();
+    expect((await redis.xRange(queue, '-', '+')).map((e) => e.message.t).sort()).toEqual([...bodies].sort());
+    expect(await redis.get(keys.persistQueueCount(queue))).toBe('3');
+    expect(await redis.xLen(outboxKey)).toBe(0);
+    expect((await redis.xPending(outboxKey, 'mover')).pending).toBe(0);
+    // A kick after a write moves at once.
+    await redis.xAdd(outboxKey, '*', { t: '[]', n: '0' });
+    outbox.kick([pair]);
+    await waitFor(async () => (await redis.xLen(queue)) === 4, 5000, 'kicked entry moved');
+  });
+
   test('two servers (one WORKERS=2): every tick posted to either is stored once and reaches every subscriber on either once, in seq order', async () => {
     const { urls, db } = await twoServers({});
     const collectors = await subscribers(urls);
@@ -120,6 +153,21 @@ describe('Redis Cluster', () => {
     await waitFor(() => collectors.every((c) => PAIRS.every((p) => c.ticks(p).length >= PER_PAIR)), 30_000, 'every tick at every subscriber');
     expectDelivered(collectors, acknowledged);
     for (const c of collectors) for (const p of PAIRS) expect(c.ticks(p)).toHaveLength(PER_PAIR);
+
+    // Candles, filled on one server and kept current by the other's ingest, agree and count every tick.
+    for (const pair of PAIRS.slice(0, 3)) {
+      const q = `/api/candles?pair=${encodeURIComponent(pair)}&timeframe=1M&limit=10`;
+      const first = await getJson(`${urls[0]}${q}`);
+      const more = ticksFor(pair, 'm', 1000, 5);
+      expect((await freshRequest(`${urls[1]}/api/ticks`, 'POST', more)).status).toBe(202);
+      const a = await getJson(`${urls[0]}${q}`);
+      const b = await getJson(`${urls[1]}${q}`);
+      expect(a.source).toBe('cache');
+      expect(a.candles).toEqual(b.candles);
+      const volume = (cs: { volume: number }[]) => cs.reduce((n, c) => n + c.volume, 0);
+      expect(volume(first.candles)).toBe(PER_PAIR);
+      expect(volume(a.candles)).toBe(PER_PAIR + 5);
+    }
   }, 180_000);
 
   test('REDIS_WAIT_REPLICAS=1 while a master is SIGKILLed: no acknowledged tick is lost, none stored twice, subscribers never see seq go back', async () => {

@@ -74,6 +74,18 @@ describe('loadConfig reads valid values', () => {
     expect(loadConfig({ MAX_PAIRS: '25' }).maxPairs).toBe(25);
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/5' }).redisUrl).toBe('redis://127.0.0.1:6379/5');
   });
+  test('Redis Cluster nodes, REDIS_WAIT_REPLICAS and REDIS_TLS_CA', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://a:7000,redis://b:7001' }).redisUrl).toBe('redis://a:7000,redis://b:7001');
+    expect(loadConfig({}).redisWaitReplicas).toBe(0);
+    expect(loadConfig({ REDIS_WAIT_REPLICAS: '2' }).redisWaitReplicas).toBe(2);
+    expect(loadConfig({ REDIS_TLS_CA: 'package.json' }).redisTlsCa).toBe('package.json');
+    expect(configError({ REDIS_URL: 'redis://a:7000/3,redis://b:7001' }).message).toContain('REDIS_URL: a Redis Cluster has only database 0');
+    expect(configError({ REDIS_URL: 'redis://a:7000,http://b:7001' }).message).toContain('REDIS_URL: must be a redis:// or rediss:// URL, got http://');
+    expect(configError({ REDIS_WAIT_REPLICAS: '-1' }).message).toContain('REDIS_WAIT_REPLICAS');
+    expect(configError({ REDIS_WAIT_REPLICAS: 'all' }).message).toContain('REDIS_WAIT_REPLICAS');
+    expect(configError({ REDIS_TLS_CA: '/no/such/ca.pem' }).message).toContain('REDIS_TLS_CA: "/no/such/ca.pem" is not a readable file');
+    expect(configError({ REDIS_TLS_CA: 'src' }).message).toContain('REDIS_TLS_CA');
+  });
   test('MAX_ALERTS and IMPORT_MAX_BYTES, and their defaults', () => {
     expect(loadConfig({}).maxAlerts).toBe(1000);
     expect(loadConfig({}).importMaxBytes).toBe(256 * 1024 * 1024);
