@@ -5,6 +5,49 @@ import path from 'node:path';
 import { createClient } from 'redis';
 import { findOnPath, freePort, stopProcess } from '../src/lib/processes.js';
 
+const exitHooks = new Set<() => void>();
+let exitHookInstalled = false;
+
+/**
+ * Runs `fn` when this process exits (normally, on an uncaught error, or through exitOnSignals)
+ * unless the returned function is called first: the last resort that keeps a private server or a
+ * child QuFLX from outliving the benchmark. `fn` must be synchronous (kill, rmSync).
+ */
+export function atExit(fn: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const f of exitHooks) {
+        try {
+          f();
+        } catch {
+          /* best effort */
+        }
+      }
+    });
+  }
+  exitHooks.add(fn);
+  return () => void exitHooks.delete(fn);
+}
+
+/**
+ * Until the returned function is called, SIGINT and SIGTERM end this process at once (exit code
+ * 130 or 143) so that the 'exit' hooks run (atExit, RedisCluster's): without a handler Node dies
+ * of the signal and runs none, and a private redis-server or QuFLX child would be left running.
+ */
+export function exitOnSignals(): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`bench: ${signal}: stopping the private servers and child processes`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 /** Redis's own CPU time (user + sys, all threads) and per-command time, as INFO reports them. */
 export interface RedisCpuSample {
   cpuUs: number;
@@ -26,6 +69,7 @@ export interface RedisCpuSpan {
  */
 export class PrivateRedis {
   readonly client;
+  private readonly dropExitHook: () => void;
 
   private constructor(
     readonly port: number,
@@ -34,6 +78,10 @@ export class PrivateRedis {
   ) {
     this.client = createClient({ url: this.url, RESP: 2, commandOptions: { timeout: undefined } });
     this.client.on('error', () => undefined);
+    this.dropExitHook = atExit(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
   }
 
   get url(): string {
@@ -94,5 +142,6 @@ export class PrivateRedis {
     if (this.client.isOpen) this.client.destroy();
     if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid) await stopProcess(this.child.pid, 'SIGTERM');
     rmSync(this.dir, { recursive: true, force: true });
+    this.dropExitHook();
   }
 }
