@@ -143,6 +143,10 @@ export class LoadGenerator {
 
   run(cmd: Exclude<LoadCommand, { cmd: 'exit' }>): Promise<LoadReport> {
     return new Promise((resolve, reject) => {
+      if (!this.child.connected) {
+        reject(new Error(`the load generator is gone (exit code ${this.child.exitCode})`));
+        return;
+      }
       const onExit = (code: number | null) => reject(new Error(`the load generator exited (code ${code})`));
       this.child.once('exit', onExit);
       this.child.once('message', (r: LoadReport) => {
