@@ -31,14 +31,29 @@ export function atExit(fn: () => void): () => void {
 }
 
 /**
- * Until the returned function is called, SIGINT and SIGTERM end this process at once (exit code
- * 130 or 143) so that the 'exit' hooks run (atExit, RedisCluster's): without a handler Node dies
- * of the signal and runs none, and a private redis-server or QuFLX child would be left running.
+ * Until the returned function is called, SIGINT and SIGTERM end this process (exit code 130 or
+ * 143) after the atExit hooks (child processes and private servers killed at once) and then
+ * `cleanup` (say, dropping schemas; given 5 s at most) have run: without a handler Node dies of
+ * the signal and runs no hook, and a private redis-server or QuFLX child would be left running.
+ * A second signal exits at once.
  */
-export function exitOnSignals(): () => void {
+export function exitOnSignals(cleanup?: () => Promise<unknown>): () => void {
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (stopping) process.exit(code);
+    stopping = true;
     console.error(`bench: ${signal}: stopping the private servers and child processes`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    for (const f of exitHooks) {
+      try {
+        f();
+      } catch {
+        /* best effort */
+      }
+    }
+    exitHooks.clear();
+    const timeout = new Promise((r) => setTimeout(r, 5000).unref());
+    void Promise.race([cleanup?.().catch(() => undefined), timeout]).finally(() => process.exit(code));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -5,7 +5,9 @@
  * latency and delivery over Socket.IO, the persister's rate on a backlog (and insertTicks alone),
  * ticks lost at a live load against the seed's LRANGE+DEL flusher, and candle reads from the
  * cache and from the database, against the real Redis and PostgreSQL (REDIS_URL, DATABASE_URL);
- * and `npm start` with WORKERS=1 against WORKERS=2 (workers.ts: HTTP ingest and latency).
+ * and `npm start` with WORKERS=1 against WORKERS=2 (workers.ts: HTTP ingest and latency), then the
+ * same on a redis-server and on a Redis Cluster of the benchmark's own, with and without
+ * REDIS_WAIT_REPLICAS=1 (cluster.ts; BENCH_CLUSTER=0 skips it).
  * Progress lines go to stdout as it runs; the last line is one JSON object.
  * Sizes can be changed with BENCH_* variables (see `settings` below).
  */
@@ -27,6 +29,7 @@ import { countTicks, measureInsertTicks, measurePersistBacklog } from './persist
 import { progress } from './progress.js';
 import { measureStorage } from './storage.js';
 import { measureWorkers, workersSettings } from './workers.js';
+import { clusterSettings, measureCluster } from './cluster.js';
 import { benchEnv, benchLogger, createSchema, deleteKeys, dropSchema, intSetting, startBenchApp } from './setup.js';
 import { round } from './stats.js';
 import { TickFactory } from './tick-factory.js';
@@ -291,9 +294,28 @@ async function main(): Promise<Record<string, unknown>> {
     progress(`workers: npm start with WORKERS=1, then WORKERS=2: HTTP ingest of ${fmt(w.ticks)} ticks, then ${fmt(w.e2eRatePerS)} ticks/s one per POST for ${w.e2eMs / 1000} s to 2 subscribers (load from another process)`);
     const workers = await measureWorkers({ env, pairs, workers: [1, 2], ...w });
 
+    // The same measurement on one redis-server and on a Redis Cluster of the phase's own (bench/cluster.ts).
+    let cluster: Record<string, number | boolean | string> = {};
+    if (process.env.BENCH_CLUSTER === '0') progress('cluster phase: skipped (BENCH_CLUSTER=0)');
+    else {
+      const c = clusterSettings();
+      progress(
+        `cluster phase: WORKERS=1 and 2 on one redis-server, then on a Redis Cluster (${c.masters} masters, ${c.replicasPerMaster} replica each), then WORKERS=1 with REDIS_WAIT_REPLICAS=1: ` +
+          `HTTP ingest of ${fmt(c.ticks)} ticks, then ${fmt(c.e2eRatePerS)} ticks/s for ${c.e2eMs / 1000} s, each run against single_w1`,
+      );
+      try {
+        cluster = await measureCluster({ env, pairs, ...c });
+      } catch (err) {
+        // The phase needs redis-server and redis-cli on PATH; the figures of the other phases still count.
+        progress(`cluster phase failed: ${(err as Error).message}`);
+        cluster = { cluster_phase_error: (err as Error).message };
+      }
+    }
+
     return {
       ...storage,
       ...workers,
+      ...cluster,
       paint_p50_ms: round(paint.page.p50),
       paint_p99_ms: round(paint.page.p99),
       paint_probe_p50_ms: round(paint.probe.p50),

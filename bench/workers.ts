@@ -6,6 +6,8 @@
  * which node:cluster spreads over the workers) and tick-to-subscriber latency (single ticks POSTed
  * at a steady rate, Socket.IO subscribers on the workers). QuFLX's CPU per tick is the growth of
  * `quflx_process_cpu_seconds_total` over every process (workers and primary) in its /metrics.
+ * One configuration is runWorkersConfig, against any BenchRedis (bench/cluster.ts runs it on a
+ * Redis Cluster too).
  *
  * Run alone: `npx tsx bench/workers.ts` (its last line is a JSON object too).
  */
@@ -14,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_ASSETS } from '../src/config/config.js';
 import { startCpuMeter } from './cpu-meter.js';
-import { atExit, PrivateRedis } from './private-redis.js';
+import { atExit, exitOnSignals, PrivateRedis } from './private-redis.js';
 import { progress } from './progress.js';
 import { benchEnv, createSchema, dropSchema, intSetting, type BenchEnv } from './setup.js';
 import { round } from './stats.js';
@@ -196,6 +198,8 @@ export function singleNode(redis: PrivateRedis): BenchRedis {
 export interface WorkersConfig {
   /** Names the run in progress lines, and its key prefix, schema and persist consumer (letters, digits, _). */
   name: string;
+  /** Names the run in progress lines instead. */
+  label?: string;
   workers: number;
   /** More environment for QuFLX (e.g. REDIS_WAIT_REPLICAS). */
   env?: Record<string, string>;
@@ -230,8 +234,10 @@ export interface WorkersRun {
  */
 export async function runWorkersConfig(redis: BenchRedis, load: LoadGenerator, options: WorkersLoad, config: WorkersConfig): Promise<WorkersRun> {
   const { workers, name } = config;
+  const label = config.label ?? name;
   const schema = `${options.env.schema}_${name}`;
   const databaseUrl = await createSchema(options.env, schema);
+  liveSchemas.set(schema, options.env);
   let quflx: QuflxProcess | null = null;
   let firstId = 1;
   try {
@@ -248,7 +254,7 @@ export async function runWorkersConfig(redis: BenchRedis, load: LoadGenerator, o
       ...config.env,
     });
     const extra = Object.entries(config.env ?? {}).map(([k, v]) => ` ${k}=${v}`).join('');
-    progress(`${name}: QuFLX with WORKERS=${workers}${extra} at ${quflx.url}`);
+    progress(`${label}: QuFLX with WORKERS=${workers}${extra} at ${quflx.url}`);
     const pairs = [...options.pairs];
     const ingestCmd = { cmd: 'ingest' as const, url: quflx.url, pairs, batch: options.batch, connections: options.connections };
     const warmup = Math.ceil(options.ticks / 10);
@@ -271,12 +277,14 @@ export async function runWorkersConfig(redis: BenchRedis, load: LoadGenerator, o
     const otherCpuPct = Math.max(0, machineCpu.machinePct - known);
     const perTick = (us: number) => us / i.accepted;
     progress(
-      `${name}: WORKERS=${workers} HTTP ingest ${fmt(i.accepted)} ticks in ${fmt(i.wallMs)} ms = ${fmt(i.ticksPerS)} ticks/s ` +
+      `${label}: WORKERS=${workers} HTTP ingest ${fmt(i.accepted)} ticks in ${fmt(i.wallMs)} ms = ${fmt(i.ticksPerS)} ticks/s ` +
         `(batches of ${options.batch}, ${options.connections} connections, ${i.retries} retries); QuFLX CPU ${quflxCpuUsPerTick.toFixed(1)} µs/tick ` +
-        `(${fmt(quflxCpuPct)}% of a core), Redis ${perTick(span.cpuUs).toFixed(1)} µs/tick (masters ${perTick(span.mastersCpuUs).toFixed(1)}, busiest server ${perTick(span.busiestCpuUs).toFixed(1)}); ` +
+        `(${fmt(quflxCpuPct)}% of a core), Redis ${perTick(span.cpuUs).toFixed(1)} µs/tick` +
+        (span.busiestCpuUs < span.cpuUs ? ` (masters ${perTick(span.mastersCpuUs).toFixed(1)}, busiest server ${perTick(span.busiestCpuUs).toFixed(1)})` : '') +
+        `; ` +
         `the load generator ${fmt(pct(i.cpuMs))}%, other processes ${fmt(otherCpuPct)}% of a core`,
     );
-    if (otherCpuPct > 25) progress(`${name}: WARNING: other processes used ${fmt(otherCpuPct)}% of a core meanwhile; the comparison is noisy`);
+    if (otherCpuPct > 25) progress(`${label}: WARNING: other processes used ${fmt(otherCpuPct)}% of a core meanwhile; the comparison is noisy`);
     const latency = await load.run({
       cmd: 'latency',
       url: quflx.url,
@@ -292,13 +300,13 @@ export async function runWorkersConfig(redis: BenchRedis, load: LoadGenerator, o
     if (latency.type !== 'latency') throw new Error('unexpected report');
     const l = latency.result;
     progress(
-      `${name}: WORKERS=${workers} e2e at ${fmt(l.sentRatePerS)} ticks/s (one per POST) to 2 subscribers: delivered ${fmt(l.delivered)} of ${fmt(l.expected)} ` +
+      `${label}: WORKERS=${workers} e2e at ${fmt(l.sentRatePerS)} ticks/s (one per POST) to 2 subscribers: delivered ${fmt(l.delivered)} of ${fmt(l.expected)} ` +
         `(dup ${l.duplicates}, out of order ${l.outOfOrder}, failed posts ${l.failedPosts}); p50 ${l.latencyMs.p50.toFixed(3)} ms, p99 ${l.latencyMs.p99.toFixed(3)} ms, max ${l.latencyMs.max.toFixed(2)} ms`,
     );
     const warnings = quflx.warnings;
     const exitCode = await quflx.stop();
     quflx = null;
-    if (exitCode !== 0) progress(`${name}: QuFLX with WORKERS=${workers} exited with code ${exitCode}`);
+    if (exitCode !== 0) progress(`${label}: QuFLX with WORKERS=${workers} exited with code ${exitCode}`);
     return {
       name,
       workers,
@@ -315,23 +323,37 @@ export async function runWorkersConfig(redis: BenchRedis, load: LoadGenerator, o
     };
   } finally {
     const code = await quflx?.stop();
-    if (quflx && code !== 0) progress(`${name}: QuFLX with WORKERS=${workers} exited with code ${code}`);
+    if (quflx && code !== 0) progress(`${label}: QuFLX with WORKERS=${workers} exited with code ${code}`);
     await dropSchema(options.env, schema).catch((err: Error) => progress(`could not drop schema ${schema}: ${err.message}`));
+    liveSchemas.delete(schema);
   }
 }
 
+/** Schemas of runs under way, for dropSchemasLeft. */
+const liveSchemas = new Map<string, BenchEnv>();
+
+/** Drops the schemas of runs under way (after SIGINT/SIGTERM, see exitOnSignals; QuFLX is gone by then). */
+export async function dropSchemasLeft(): Promise<void> {
+  await Promise.all([...liveSchemas].map(([schema, env]) => dropSchema(env, schema).catch(() => undefined)));
+}
+
 export async function measureWorkers(options: WorkersOptions): Promise<Record<string, number | boolean>> {
-  const redis = await PrivateRedis.start();
+  const dropSignals = exitOnSignals(dropSchemasLeft);
+  const redis = await PrivateRedis.start().catch((err: Error) => {
+    dropSignals();
+    throw err;
+  });
   const load = new LoadGenerator();
   const runs = new Map<number, WorkersRun>();
   try {
     await load.ready;
     for (const workers of options.workers) {
-      runs.set(workers, await runWorkersConfig(singleNode(redis), load, options, { name: `w${workers}`, workers }));
+      runs.set(workers, await runWorkersConfig(singleNode(redis), load, options, { name: `w${workers}`, label: 'workers', workers }));
     }
   } finally {
     load.close();
     await redis.stop();
+    dropSignals();
   }
   const out: Record<string, number | boolean> = {};
   for (const [w, r] of runs) {

@@ -6,6 +6,7 @@ import { connectRedis, detectRedisTarget } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
 import { PersistOutbox } from '../../src/redis/persist-outbox.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
+import { ticksFor as ticksAgo, type PostedTick } from '../helpers/posted-ticks.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { getJson, startTestApp, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
@@ -31,18 +32,6 @@ afterEach(async () => {
 
 /** Twelve pairs: with 3 masters every master holds some (asserted). */
 const PAIRS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'NZD/USD_otc', 'EUR/JPY_otc', 'CHF/JPY_otc', 'AUD/USD_otc', 'EUR/GBP_otc', 'USD/CAD_otc', 'GBP/JPY_otc', 'USD/CHF_otc'];
-
-interface PostedTick {
-  pair: string;
-  price: number;
-  timestamp: number;
-  id: string;
-}
-
-function ticksFor(pair: string, tag: string, from: number, n: number): PostedTick[] {
-  const base = Date.now() - 60_000;
-  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + (from + i) / 100_000).toFixed(5)), timestamp: base + from + i, id: `${tag}-${from + i}` }));
-}
 
 /** Two servers on the cluster: one in this process, one a WORKERS=2 child. */
 async function twoServers(env: Record<string, string>, on: RedisCluster = cluster): Promise<{ urls: string[]; db: TestSchema; keys: RedisKeys }> {
@@ -84,6 +73,8 @@ function expectDelivered(collectors: TickCollector[], acknowledged: PostedTick[]
     }
   }
 }
+
+const ticksFor = (pair: string, tag: string, from: number, n: number) => ticksAgo(pair, tag, from, n, 60_000);
 
 describe('Redis Cluster', () => {
   test('keys of one pair share a slot; the pairs spread over every master', async () => {

@@ -7,6 +7,7 @@ import { isAlive, readPidFile } from '../../src/lib/processes.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { PERSIST_GROUP, RedisKeys } from '../../src/redis/keys.js';
+import { ticksFor, type PostedTick } from '../helpers/posted-ticks.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
@@ -24,19 +25,6 @@ afterEach(async () => {
 });
 
 const PAIRS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc'];
-
-interface PostedTick {
-  pair: string;
-  price: number;
-  timestamp: number;
-  id: string;
-}
-
-/** Ticks with ids `<tag>-<n>`, one pair per call, distinct prices and timestamps. */
-function ticksFor(pair: string, tag: string, from: number, n: number): PostedTick[] {
-  const base = Date.now() - 30_000;
-  return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + (from + i) / 100_000).toFixed(5)), timestamp: base + from + i, id: `${tag}-${from + i}` }));
-}
 
 async function metrics(url: string): Promise<string> {
   return (await freshRequest(`${url}/metrics`, 'GET')).text;
