@@ -9,6 +9,11 @@ const MOVER_GROUP = 'mover';
 const MOVE_CHUNK = 200;
 /** An entry a mover took but did not finish moving in this long is taken by a sweep (its mover died). */
 const STUCK_MS = 10_000;
+/**
+ * A kick waits this long before it moves, so the writes of a busy pair in that time move in one
+ * go (three round trips each time) rather than one by one. The persister waits far longer anyway.
+ */
+const GATHER_MS = 20;
 
 export interface PersistOutboxOptions {
   /** This process's mover name (distinct per process, like the persist consumer). */
@@ -58,7 +63,7 @@ export class PersistOutbox {
     this.timer.unref();
   }
 
-  /** Moves these pairs' outboxes now, in the background (one move per pair at a time; a kick during one runs it again). */
+  /** Moves these pairs' outboxes soon (GATHER_MS), in the background: one move per pair at a time; a kick during one runs it again. */
   kick(pairs: readonly string[]): void {
     for (const pair of pairs) {
       if (this.closed) return;
@@ -66,7 +71,8 @@ export class PersistOutbox {
         this.again.add(pair);
         continue;
       }
-      const run = this.moveAll(pair, '>')
+      const run = sleep(GATHER_MS)
+        .then(() => this.moveAll(pair, '>'))
         .catch((err: Error) => this.errors.warn({ err: err.message, pair }, 'outbox move failed; the sweep moves it later'))
         .finally(() => {
           this.running.delete(pair);
@@ -159,4 +165,8 @@ export class PersistOutbox {
     if (this.timer) clearInterval(this.timer);
     await Promise.all([...this.running.values(), this.sweeping]);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -9,6 +9,7 @@ import { CANDLE_DELTA_CAP, CandleStore } from './candle-store.js';
 import { sendRaw, type RedisClient } from './connection.js';
 
 const INGEST = new LuaScript('candle-lib.lua', 'ingest.lua');
+const PUBLISH_CONFIRMED = new LuaScript('publish.lua');
 /** Every timeframe's bit (see ingest.lua's cache masks). */
 const ALL_TIMEFRAMES = (1 << TIMEFRAMES.length) - 1;
 /** Calls of the ingest script for one batch before it passes every timeframe's keys (see write). */
@@ -197,7 +198,7 @@ export class TickStore {
       if (retry) continue;
       order.forEach((i, k) => (seqs[i] = Number(reply[k])));
       if (this.waitReplicas > 0) await this.waitForReplicas(keys[0]!);
-      if (this.publishAfter) await this.publish(ticks, order, seqs, pairs, names);
+      if (this.publishAfter) await this.publish(ticks, order, seqs, pairs, names, keys[0]!);
       return;
     }
   }
@@ -213,19 +214,22 @@ export class TickStore {
     }
   }
 
-  /** Publishes the fresh ticks of a confirmed write, in seq order per pair (commands on one link keep their order). */
-  private async publish(ticks: readonly Tick[], order: number[], seqs: number[], pairs: PairKeys[], names: string[]): Promise<void> {
-    const sent: Promise<unknown>[] = [];
+  /** Publishes the fresh ticks of a confirmed write, in seq order per pair, in one script call. */
+  private async publish(ticks: readonly Tick[], order: number[], seqs: number[], pairs: PairKeys[], names: string[], firstKey: string): Promise<void> {
+    const perGroup: string[][] = pairs.map(() => []);
     const groupOf = new Map(names.map((n, g) => [n, g]));
     for (const i of order) {
       const seq = seqs[i]!;
       if (seq === 0) continue;
       const t = ticks[i]!;
-      const p = pairs[groupOf.get(t.pair)!]!;
-      const json = `${tickJsonPrefix(t, p.pairJson)},"seq":${seq}}`;
-      sent.push(this.keys.cluster ? this.redis.sPublish(p.channel, json) : this.redis.publish(p.channel, json));
+      const g = groupOf.get(t.pair)!;
+      perGroup[g]!.push(`${tickJsonPrefix(t, pairs[g]!.pairJson)},"seq":${seq}}`);
     }
-    await Promise.all(sent);
+    const args = [this.keys.cluster ? 'SPUBLISH' : 'PUBLISH'];
+    perGroup.forEach((messages, g) => {
+      if (messages.length > 0) args.push(pairs[g]!.channel, String(messages.length), ...messages);
+    });
+    if (args.length > 1) await PUBLISH_CONFIRMED.run(this.redis, [firstKey], args);
   }
 
   /** The newest `limit` ticks of a pair, oldest first. */
