@@ -92,7 +92,7 @@ export class RedisKeys {
   candleGeneration(pair: string): string {
     return `${this.prefix}cgen:${this.sym(pair)}`;
   }
-  /** Set of every pair name ever accepted (written by the ingest script; read by nothing now: see instruments()). */
+  /** Set of pair names accepted by QuFLX before the candle tail; read once at start to drop their caches (see CandleStore.dropLegacy), no longer written. */
   pairs(): string {
     return `${this.prefix}pairs`;
   }

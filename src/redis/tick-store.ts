@@ -34,7 +34,6 @@ export interface TickStoreOptions {
 /** Ingest script flags (see ingest.lua). */
 const PUBLISH = 1;
 const SPUBLISH = 2;
-const RECORD_PAIRS = 4;
 
 export interface Snapshot {
   ticks: SeqTick[];
@@ -85,7 +84,7 @@ export class TickStore {
     this.waitTimeoutMs = options.waitTimeoutMs ?? 1000;
     // Subscribers see only acknowledged ticks: with WAIT the publish follows it.
     this.publishAfter = this.waitReplicas > 0;
-    const flags = (this.publishAfter ? 0 : keys.cluster ? SPUBLISH : PUBLISH) | (keys.cluster ? 0 : RECORD_PAIRS);
+    const flags = this.publishAfter ? 0 : keys.cluster ? SPUBLISH : PUBLISH;
     this.headerArgs = [
       String(options.tickBufferSize),
       String(this.dedupWindowMs),
@@ -189,7 +188,6 @@ export class TickStore {
         args.push(p.channel, names[g]!, String(passed.length), ...passed);
         for (const x of tickArgs[g]!) args.push(x);
       });
-      if (!this.keys.cluster) keys.push(this.keys.pairs());
       const reply = (await INGEST.run(this.redis, keys, args)) as number[];
       const retry = Number(reply[0]) === -1;
       const cached = retry ? reply.slice(1) : reply.slice(order.length);

@@ -9,14 +9,13 @@
 --   ctail:<SYM>    the pair's candle tail (see candle-lib.lua): which caches exist
 --   the queue for the persister (stream): one entry per group, field t = JSON array of its new
 --                  ticks, field n = how many (the persist queue; on a cluster the pair's outbox)
---   a count of unstored ticks, raised by the group's new ticks
+--   a count of unstored ticks, raised by the group's new ticks (groups may share one: raised once)
 --   then per timeframe passed: cstate:<SYM>:<TF>, historical:<SYM>:<TF>
--- and last, when ARGV[6] has bit 4: the set of known pairs.
 -- ARGV[1]  cap of ticks:<SYM>            ARGV[2]  dedup window in ms
 -- ARGV[3]  dedup cap per pair            ARGV[4]  cap of cdelta:<SYM>
 -- ARGV[5]  candles kept per cache (CANDLE_CACHE_SIZE)
 -- ARGV[6]  flags: 1 = PUBLISH each new tick on its group's channel, 2 = SPUBLISH it (sharded,
---          on a cluster), neither = the caller publishes (after WAIT); 4 = SADD the pair names
+--          on a cluster), neither = the caller publishes (after WAIT)
 -- ARGV[7]  F, number of timeframes (core/timeframe.ts's TIMEFRAMES), then F lengths in seconds
 -- then G, number of pair groups, and for each group: channel (updates:<SYM>), pair name, w and
 -- the w timeframes passed (1-based indices into the F), n and n times:
@@ -143,6 +142,8 @@ end
 
 -- Pass 2: store.
 local result = {}
+-- Raises of the unstored counts, one INCRBY per distinct key at the end.
+local counted, countOrder = {}, {}
 for g = 1, groupCount do
   local grp = groups[g]
   local kb = grp.keys
@@ -201,7 +202,12 @@ for g = 1, groupCount do
     end
     -- One queue entry for the group: the persister's work per tick stays small at high rates.
     redis.call('XADD', KEYS[kb + 5], '*', 't', '[' .. table.concat(full, ',') .. ']', 'n', fresh)
-    redis.call('INCRBY', KEYS[kb + 6], fresh)
+    local countKey = KEYS[kb + 6]
+    if not counted[countKey] then
+      counted[countKey] = 0
+      countOrder[#countOrder + 1] = countKey
+    end
+    counted[countKey] = counted[countKey] + fresh
     -- LPUSH takes many values at once; unpack is bounded by Lua's stack, so push in chunks.
     local deltaLen = 0
     for i = 1, fresh, 1000 do
@@ -212,7 +218,6 @@ for g = 1, groupCount do
     redis.call('LTRIM', ticksKey, 0, cap - 1)
     -- cdelta and seen are internal: trimmed now and then, not on every call.
     if deltaLen > deltaCap + 1000 then redis.call('LTRIM', deltaKey, 0, deltaCap - 1) end
-    if bit.band(flags, 4) ~= 0 then redis.call('SADD', KEYS[#KEYS], grp.pair) end
     if math.floor(last / 256) ~= math.floor((first - 1) / 256) then
       redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. (newest - window))
       if redis.call('ZCARD', seenKey) > seenCap then
@@ -233,5 +238,6 @@ for g = 1, groupCount do
     end
   end
 end
+for _, k in ipairs(countOrder) do redis.call('INCRBY', k, counted[k]) end
 for g = 1, groupCount do result[#result + 1] = groups[g].mask end
 return result
