@@ -196,6 +196,33 @@ export class RedisCluster {
     return newMaster;
   }
 
+  /**
+   * Moves `slot` to the master on `to`, as `redis-cli --cluster reshard` does for each slot:
+   * IMPORTING/MIGRATING, MIGRATE of its keys in chunks (clients meanwhile get ASK), then the
+   * new owner announced to every master; waits until every live node routes it there.
+   */
+  async moveSlot(slot: number, to: number): Promise<void> {
+    const owner = (await this.slots(this.anyLivePort())).find((s) => slot >= s.from && slot <= s.to)?.master;
+    if (owner === undefined) throw new Error(`no master serves slot ${slot}`);
+    if (owner === to) return;
+    const [fromId, toId] = await Promise.all([owner, to].map(async (p) => String(await nodeCommand(p, ['CLUSTER', 'MYID']))));
+    await nodeCommand(to, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId!]);
+    await nodeCommand(owner, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId!]);
+    for (;;) {
+      const keys = (await nodeCommand(owner, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100'])) as string[];
+      if (keys.length === 0) break;
+      await nodeCommand(owner, ['MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...keys], 10_000);
+    }
+    for (const p of await this.masterPorts()) await nodeCommand(p, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', toId!]);
+    await this.waitFor(`slot ${slot} routed to ${to} everywhere`, 20_000, async () => {
+      for (const p of this.livePorts) {
+        const s = (await this.slots(p)).find((x) => slot >= x.from && slot <= x.to);
+        if (s?.master !== to) return false;
+      }
+      return true;
+    });
+  }
+
   /** SIGKILLs every node still running, waits for them to exit, removes the folder. Idempotent. */
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => killAndWait(n.child)));
