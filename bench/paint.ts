@@ -93,7 +93,12 @@ export async function measurePaint(options: PaintOptions): Promise<PaintResult> 
     browser = await openBrowser({ width: 1440, height: 900 });
     const page = browser.page;
     await page.goto(`${app.url}/?pair=${PAIR}&tf=5S&layout=1`);
-    await page.waitForFunction("window.__QUFLX__ && window.__QUFLX__.charts.get('main') && window.__QUFLX__.charts.get('main').live === true", null, { timeout: 30_000 });
+    // Polled with evaluate: waitForFunction with a string would run eval in the page, which its CSP forbids.
+    const liveBy = Date.now() + 30_000;
+    while (!(await page.evaluate("!!(window.__QUFLX__ && window.__QUFLX__.charts.get('main') && window.__QUFLX__.charts.get('main').live === true)"))) {
+      if (Date.now() > liveBy) throw new Error('the page did not show a live chart within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await new Promise((r) => setTimeout(r, options.warmupMs));
     // Handed over as text: the benchmark runs under tsx, whose helpers do not exist in the page.
     const started = (await page.evaluate(PROBE.replace('__PAIR__', JSON.stringify(PAIR)))) as number;

@@ -260,6 +260,8 @@ async function main(): Promise<Record<string, unknown>> {
       onProgress: (rows) => progress(`candles: ${fmt(rows)} ticks loaded`),
     });
     progress(`candles: loaded ${fmt(load.rows)} ticks in ${fmt(load.wallMs)} ms = ${fmt(load.rowsPerS)} rows/s (ticks and tick_rollups)`);
+    // Loaded straight into the database: the running server learns the pair's name as a CSV import makes it do.
+    await app.registry.register([CANDLE_PAIR], 'all');
     progress(`candles: ${settings.candleSamples} reads of 200 1M candles each way: in-process CandleService (fallback after CandleStore.invalidate, then hits), then GET /api/candles`);
     const reads = await measureCandleReads({
       redisUrl: env.redisUrl,
