@@ -4,6 +4,7 @@ import { toSymbol } from '../../src/core/pair.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, detectRedisTarget } from '../../src/redis/connection.js';
 import { RedisKeys } from '../../src/redis/keys.js';
+import type { FiredAlert } from '../../src/shared/events.js';
 import { PersistOutbox } from '../../src/redis/persist-outbox.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { ticksFor as ticksAgo, type PostedTick } from '../helpers/posted-ticks.js';
@@ -214,6 +215,36 @@ describe('Redis Cluster', () => {
       expect(volume(a.candles)).toBe(PER_PAIR + 5);
     }
   }, 180_000);
+
+  test('a price alert made on one server and crossed by a tick the other takes fires once, to clients of both', async () => {
+    const db = await createTestSchema();
+    cleanups.push(() => db.drop());
+    const prefix = uniquePrefix();
+    const common = { REDIS_URL: cluster.url, BATCH_INTERVAL_MS: '200' };
+    const [a, b] = await Promise.all([startTestApp(common, { prefix, db, keepKeys: true }), startTestApp(common, { prefix, db, keepKeys: true })]);
+    cleanups.push(() => a.close(), () => b.close());
+    const listeners = await Promise.all([a.url, b.url].map((u) => TickCollector.connect(u)));
+    cleanups.push(() => listeners.forEach((l) => l.close()));
+    const got: FiredAlert[][] = listeners.map((l) => {
+      const events: FiredAlert[] = [];
+      l.socket.on('alert', (e) => events.push(e));
+      return events;
+    });
+    const pair = PAIRS[1]!;
+    expect((await freshRequest(`${a.url}/api/ticks`, 'POST', [{ pair, price: 1.0, timestamp: Date.now() - 1000 }])).status).toBe(202);
+    const made = await freshRequest(`${a.url}/api/alerts`, 'POST', { pair, condition: 'above', price: 1.1 });
+    expect(made.status).toBe(201);
+    const alert = JSON.parse(made.text) as { id: number };
+    await waitFor(() => b.app.alerts.watched === 1, 15_000, 'the other server watching the alert');
+    expect((await freshRequest(`${b.url}/api/ticks`, 'POST', [{ pair, price: 1.15, timestamp: Date.now() }])).status).toBe(202);
+    await waitFor(() => got.every((g) => g.length === 1), 15_000, 'the alert at clients of both servers');
+    await Promise.all([a.app.alerts.settled(), b.app.alerts.settled()]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.map((g) => g.map((e) => e.id))).toEqual([[alert.id], [alert.id]]);
+    // Claimed once in all (the claim is in the database; the notices cross the cluster by PUBLISH).
+    const firedBy = async (x: typeof a) => (await x.app.metrics.alertsFired.get()).values[0]?.value ?? 0;
+    expect((await firedBy(a)) + (await firedBy(b))).toBe(1);
+  }, 60_000);
 
   test('a pair\'s slot moved to another master while ticks flow: every tick stored once, every subscriber keeps receiving in seq order', async () => {
     const { urls, db } = await twoServers({});
