@@ -14,6 +14,7 @@
 import { cpus } from 'node:os';
 import type { QuflxApp } from '../src/app.js';
 import { DEFAULT_ASSETS } from '../src/config/config.js';
+import { PERSIST_BATCH_TICKS } from '../src/persist/persister.js';
 import { measureBaseline } from './baseline.js';
 import { BenchPersister } from './bench-persister.js';
 import { loadTickDay, measureCandleReads } from './candles.js';
@@ -67,7 +68,7 @@ const TARGETS = { ingestTicksPerS: 200_000, ingestSpeedup: 20, persistRowsPerS: 
 /** The pair the candle phase loads a day of ticks for; no other phase uses it. */
 const CANDLE_PAIR = 'EUR/CHF_otc';
 /** The persister writes in batches of this many ticks (its default maxBatch). */
-const PERSIST_BATCH = 5000;
+const PERSIST_BATCH = PERSIST_BATCH_TICKS;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const cpuText = (c: CpuShare) => `cpu: this process ${fmt(c.ownPct)}%, others (Redis, PostgreSQL, rest of the machine) ${fmt(c.otherPct)}% of a core`;

@@ -5,7 +5,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { Persister } from '../../src/persist/persister.js';
+import { PERSIST_BATCH_TICKS, Persister } from '../../src/persist/persister.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
 import { PERSIST_GROUP, RedisKeys } from '../../src/redis/keys.js';
 import { TickStore } from '../../src/redis/tick-store.js';
@@ -116,17 +116,17 @@ describe('persistence to historical_ticks', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
   });
 
-  test('size trigger: 5000 waiting ticks are written at once, long before the interval', async () => {
+  test('size trigger: a full batch of waiting ticks is written at once, long before the interval', async () => {
     const db = await schema();
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
     const p = persister(db, prefix, { batchIntervalMs: 60_000 });
     p.start();
-    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 5000));
-    await waitFor(async () => (await db.count()) === 5000, 5000, 'size flush');
+    await acceptedTicks(prefix, makeTicks('EUR/USD_otc', PERSIST_BATCH_TICKS));
+    await waitFor(async () => (await db.count()) === PERSIST_BATCH_TICKS, 15_000, 'size flush');
     await acceptedTicks(prefix, makeTicks('EUR/USD_otc', 10, Date.now()));
     await new Promise((r) => setTimeout(r, 800));
-    expect(await db.count()).toBe(5000); // the 10 wait for the interval
+    expect(await db.count()).toBe(PERSIST_BATCH_TICKS); // the 10 wait for the interval
   });
 
   test('100,000 ticks of one pair accepted while no persister runs are all stored afterwards', async () => {
