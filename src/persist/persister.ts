@@ -41,7 +41,8 @@ interface Entry {
 /**
  * Ticks per batch by default. Big enough that a batch of one day goes in by COPY (see
  * COPY_THRESHOLD) and its fixed round trips (pair ids, partitions, locks, the stored lookup,
- * rollups) are shared by many rows: 20,000 stored about 1.35x as fast as 5,000 in the benchmark.
+ * rollups) are shared by many rows. In the benchmark the persister then ran at 1.2x the rate of
+ * insertTicks' unnest path in the same run, against 0.8x with batches of 5,000.
  */
 export const PERSIST_BATCH_TICKS = 20_000;
 
