@@ -1,13 +1,11 @@
 import { WebSocketServer } from 'ws';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { WsFeed } from '../../src/feeds/ws-feed.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 test('a feed that goes silent (no messages, no pongs) is dropped and reopened', async () => {
   // autoPong off: the server neither talks nor answers pings, like a hung peer.
@@ -21,6 +19,8 @@ test('a feed that goes silent (no messages, no pongs) is dropped and reopened', 
   cleanups.push(() => feed.close());
   await waitFor(() => connections >= 1, 5000, 'first connection');
   await waitFor(() => connections >= 2, 5000, 'reconnect after silence');
+  // The server sees a connection before the feed sees it open: wait for the feed's count too.
+  await waitFor(() => feed.connects >= 2, 5000, 'the feed counting its reopened link');
   expect(feed.connects).toBeGreaterThanOrEqual(2);
 });
 
