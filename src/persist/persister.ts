@@ -8,8 +8,7 @@ import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from '../redis/connection.js';
 import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
-import { parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
-import { ensurePersistGroups } from '../redis/tick-store.js';
+import { ensurePersistGroups, parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
 import { FlushPolicy } from './flush-policy.js';
 
 export interface PersisterOptions {
@@ -122,7 +121,7 @@ export class Persister {
     let failures = 0;
     while (!this.stopping) {
       try {
-        await this.ensureGroup();
+        await ensurePersistGroups(this.redis, this.keys);
         // Our own unacknowledged entries first (a previous life of this consumer), then the dead's.
         await this.drainOwnPending();
         await this.claimDead();
@@ -135,10 +134,6 @@ export class Persister {
         await sleep(delay);
       }
     }
-  }
-
-  private ensureGroup(): Promise<void> {
-    return ensurePersistGroups(this.redis, this.keys);
   }
 
   /** Reads new entries and writes them by the flush policy until stopped. */

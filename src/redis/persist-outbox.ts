@@ -2,6 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from './keys.js';
+import { ensureConsumerGroup } from './persist-queue.js';
 
 /** The consumer group that movers read outboxes with: each entry goes to one mover. */
 const MOVER_GROUP = 'mover';
@@ -150,11 +151,7 @@ export class PersistOutbox {
   /** The outbox's mover group, made once per process (from the start, so no entry is ever skipped). */
   private async ensureGroup(outbox: string): Promise<void> {
     if (this.ensured.has(outbox)) return;
-    try {
-      await this.redis.xGroupCreate(outbox, MOVER_GROUP, '0', { MKSTREAM: true });
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+    await ensureConsumerGroup(this.redis, outbox, MOVER_GROUP);
     if (this.ensured.size > 100_000) this.ensured.clear();
     this.ensured.add(outbox);
   }

@@ -1,6 +1,6 @@
 import type { SeqTick } from '../core/tick.js';
 import type { RedisClient } from './connection.js';
-import type { RedisKeys } from './keys.js';
+import { PERSIST_GROUP, type RedisKeys } from './keys.js';
 
 export interface PersistBacklog {
   /** Accepted ticks not yet stored in the database (their entries are trimmed once stored). */
@@ -37,4 +37,18 @@ export function parseQueueEntry(raw: string): SeqTick[] | null {
   } catch {
     return null;
   }
+}
+
+/** Creates the stream and its consumer group `group` (reading from the start) when missing. */
+export async function ensureConsumerGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xGroupCreate(stream, group, '0', { MKSTREAM: true });
+  } catch (err) {
+    if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+  }
+}
+
+/** Creates every persist queue with the persister's consumer group when missing. */
+export async function ensurePersistGroups(redis: RedisClient, keys: RedisKeys): Promise<void> {
+  for (const queue of keys.persistQueues()) await ensureConsumerGroup(redis, queue, PERSIST_GROUP);
 }

@@ -2,11 +2,12 @@ import calculateSlot from 'cluster-key-slot';
 import { UnavailableError } from '../core/errors.js';
 import { tickIdentity } from '../core/identity.js';
 import type { SeqTick, Tick } from '../core/tick.js';
-import { PERSIST_GROUP, type RedisKeys } from './keys.js';
+import type { RedisKeys } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import { TIMEFRAMES, timeframeSeconds } from '../core/timeframe.js';
 import { CANDLE_DELTA_CAP, CandleStore } from './candle-store.js';
 import { sendRaw, type RedisClient } from './connection.js';
+import { ensurePersistGroups } from './persist-queue.js';
 
 const INGEST = new LuaScript('candle-lib.lua', 'ingest.lua');
 const PUBLISH_CONFIRMED = new LuaScript('publish.lua');
@@ -256,16 +257,5 @@ export class TickStore {
       if (s !== null) out.push({ pair: pairs[i]!, tick: JSON.parse(s) as SeqTick });
     });
     return out;
-  }
-}
-
-/** Creates every persist queue with the persister's consumer group when missing. */
-export async function ensurePersistGroups(redis: RedisClient, keys: RedisKeys): Promise<void> {
-  for (const queue of keys.persistQueues()) {
-    try {
-      await redis.xGroupCreate(queue, PERSIST_GROUP, '0', { MKSTREAM: true });
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
   }
 }
