@@ -6,6 +6,21 @@ import { join } from 'node:path';
 /** Debian's Chromium binary itself (the /usr/bin/chromium wrapper adds flags of its own). */
 export const CHROMIUM_BINARY = process.env.CHROMIUM_BINARY ?? '/usr/lib/chromium/chromium';
 
+/**
+ * Headless Chromium as this machine needs it, for every browser the tests start: no sandbox (root),
+ * and none of its background connections (the closed network refuses them, many at a time).
+ */
+export const HEADLESS_CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+] as const;
+
 export interface ChromiumProcess {
   /** The DevTools port (from DevToolsActivePort). */
   port: number;
@@ -24,14 +39,7 @@ export async function startChromium(options: { port?: number; urls?: string[] } 
   const child: ChildProcess = spawn(
     CHROMIUM_BINARY,
     [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...HEADLESS_CHROMIUM_FLAGS,
       '--disable-dev-shm-usage',
       `--remote-debugging-port=${options.port ?? 0}`,
       '--remote-debugging-address=127.0.0.1',

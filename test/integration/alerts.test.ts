@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { QuflxApp } from '../../src/app.js';
 import type { FiredAlert } from '../../src/shared/events.js';
 import type { Alert } from '../../src/shared/http.js';
@@ -6,11 +6,9 @@ import { TickCollector } from '../helpers/socket-client.js';
 import { proxyToTestDatabase } from '../helpers/tcp-proxy.js';
 import { deleteKeys, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAIR = 'EUR/USD_otc';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CandleService } from '../../src/candles/candle-service.js';
 import { aggregate, aggregateStates, toCandle, type CandleTick } from '../../src/core/candle.js';
 import { tickIdentity } from '../../src/core/identity.js';
@@ -16,15 +16,13 @@ import { RedisKeys } from '../../src/redis/keys.js';
 import { TickStore } from '../../src/redis/tick-store.js';
 import { createTestSchema, waitForSchema, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups = cleanupsAfterEach();
 let redis: RedisClient;
 beforeAll(async () => {
   redis = await connectRedis(TEST_REDIS_URL, 'candles-test', log);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => redis.close());
 

@@ -2,18 +2,16 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { CHROMIUM_BINARY } from '../helpers/chromium-process.js';
 import { FakeBroker } from '../helpers/fake-broker.js';
 import { waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HEADLESS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 /** Runs `npm run chrome` (its script, through tsx) and returns its exit code and output. */
 function runChrome(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -11,11 +11,9 @@ import type { ImportErrorResponse, ImportResponse } from '../../src/shared/http.
 import { Child, serverEnv } from '../helpers/child.js';
 import { deleteKeys, startTestApp, TEST_REDIS_URL, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const log = createLogger('silent');
 /** Well in the past, so no tick trips the "not in the future" rule. */

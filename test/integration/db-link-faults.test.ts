@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { Child, serverEnv } from '../helpers/child.js';
 import { proxyToTestDatabase, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { deleteKeys, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 /**
  * The PostgreSQL link breaking under a running QuFLX (a process of its own, so a crash shows as
@@ -11,10 +12,7 @@ import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
  * acknowledged must be stored exactly once.
  */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAIR = 'EUR/USD_otc';
 const QUERY_TIMEOUT_MS = 1500;

@@ -1,15 +1,13 @@
 import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { freePort } from '../../src/lib/processes.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { getJson, postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe('Redis killed and restarted mid-stream', () => {

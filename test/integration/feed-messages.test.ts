@@ -1,15 +1,13 @@
 import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups = cleanupsAfterEach();
 beforeAll(async () => {
   await redis.connect();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => {
   await redis.close();

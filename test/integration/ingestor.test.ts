@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { Ingestor, type IngestResult } from '../../src/ingest/ingestor.js';
@@ -9,15 +9,13 @@ import { RedisKeys } from '../../src/redis/keys.js';
 import { PairRegistry } from '../../src/redis/pair-registry.js';
 import { TickStore } from '../../src/redis/tick-store.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
 let redis: RedisClient;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups = cleanupsAfterEach();
 beforeAll(async () => {
   redis = await connectRedis(TEST_REDIS_URL, 'ingestor-test', log);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => redis.close());
 

@@ -1,16 +1,14 @@
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestSchema, withSearchPath } from '../helpers/test-db.js';
 import { startTestApp, TEST_DATABASE_URL, waitFor } from '../helpers/test-app.js';
 import { sample } from '../helpers/prometheus-text.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 /** quflx_redis_up and quflx_database_up: the /health probes, run at scrape time, for alert rules. */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 test('the up gauges follow Redis and the database going away and coming back', async () => {
   const redis = await RedisProcess.start('everysec');

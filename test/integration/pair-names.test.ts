@@ -1,20 +1,18 @@
 import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups = cleanupsAfterEach();
 beforeAll(async () => {
   await redis.connect();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => {
   await redis.close();

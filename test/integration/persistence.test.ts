@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { migrate } from '../../src/db/migrate.js';
 import { insertTicks, toRow } from '../../src/db/tick-repository.js';
@@ -15,15 +15,13 @@ import { makeTicks } from '../helpers/socket-client.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { createTestSchema, withSearchPath, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, getJson, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups = cleanupsAfterEach();
 let redis: RedisClient;
 beforeAll(async () => {
   redis = await connectRedis(TEST_REDIS_URL, 'persistence-test', log);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 afterAll(async () => {
   await redis.close();

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { aggregate } from '../../src/core/candle.js';
 import { tickIdentity } from '../../src/core/identity.js';
 import type { Tick } from '../../src/core/tick.js';
@@ -14,12 +14,10 @@ import { createLogger } from '../../src/observability/logger.js';
 import { runCli } from '../helpers/cli.js';
 import { pooledDatabase, startAppOn } from '../helpers/pgbouncer.js';
 import { deleteKeys, getJson, postTicks, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 /** `n` ticks of `pair` every 20 s from `start`, with ids from `firstId` when given. */
 function ticks(pair: string, n: number, start: number, firstId?: number): Tick[] {

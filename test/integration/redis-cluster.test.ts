@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toSymbol } from '../../src/core/pair.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, detectRedisTarget } from '../../src/redis/connection.js';
@@ -12,6 +12,7 @@ import { TickCollector } from '../helpers/socket-client.js';
 import { getJson, startTestApp, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { freshRequest, WorkersChild } from '../helpers/workers-child.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 /**
  * QuFLX on a real 3-master + 3-replica Redis Cluster (started by the test): two servers, one of
@@ -26,10 +27,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 /** Twelve pairs: with 3 masters every master holds some (asserted). */
 const PAIRS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc', 'AUD/CAD_otc', 'NZD/USD_otc', 'EUR/JPY_otc', 'CHF/JPY_otc', 'AUD/USD_otc', 'EUR/GBP_otc', 'USD/CAD_otc', 'GBP/JPY_otc', 'USD/CHF_otc'];

@@ -1,11 +1,9 @@
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { deleteKeys, postTicks, startTestApp, TEST_REDIS_URL, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 /** The shared test Redis, database `db`. */
 function onDatabase(db: number): string {

@@ -1,9 +1,10 @@
 import { createClient } from 'redis';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { captureLog } from '../helpers/log-capture.js';
 import { RedisProcess } from '../helpers/redis-process.js';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { startTestApp, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 /**
  * Redis stalling without closing (SIGSTOP of a private redis-server: every link stays open and
@@ -12,10 +13,7 @@ import { startTestApp, waitFor } from '../helpers/test-app.js';
  * lost or doubled.
  */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { aggregate } from '../../src/core/candle.js';
 import { tickIdentity } from '../../src/core/identity.js';
 import type { Tick } from '../../src/core/tick.js';
@@ -12,12 +12,10 @@ import { createLogger } from '../../src/observability/logger.js';
 import { pooledDatabase, startAppOn } from '../helpers/pgbouncer.js';
 import { getJson, postTicks, waitFor } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const HOUR = 3_600_000;
 const withKeys = (ticks: Tick[]) => ticks.map((t) => ({ ...t, key: tickIdentity(t) }));

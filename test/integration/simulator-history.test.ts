@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { TIMEFRAMES } from '../../src/core/timeframe.js';
 import { createTestSchema } from '../helpers/test-db.js';
 import { deleteKeys, getJson, startTestApp, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const HISTORY_ROWS = "SELECT count(*)::int AS n FROM historical_ticks WHERE feed_id LIKE 'sim-history-%'";
 

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { CLIENT_BUFFER_LIMITS } from '../../src/gateway/client-backpressure.js';
 import { RawPollingClient, RawWebSocketClient, subscribePacket } from '../helpers/raw-socketio.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAIR = 'EUR/USD_otc';
 /** About 200 bytes of JSON each, so megabytes flow quickly. */

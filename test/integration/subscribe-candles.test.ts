@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { TickCollector } from '../helpers/socket-client.js';
 import { getJson, postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
 import { defaultSpec } from '../../src/core/indicators/catalog.js';
 import { computeIndicator } from '../../src/core/indicators/indicator-series.js';
 import type { Candle as StoredCandle } from '../../src/core/candle.js';
 import type { Candle, CandleEvent } from '../../src/shared/events.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAIR = 'EUR/USD_otc';
 

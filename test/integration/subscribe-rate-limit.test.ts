@@ -1,13 +1,11 @@
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { SUBSCRIBE_LIMIT } from '../../src/gateway/subscribe-rate-limit.js';
 import type { SubscribeAck } from '../../src/shared/events.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 async function app(): Promise<TestApp> {
   const t = await startTestApp({ BATCH_INTERVAL_MS: '200' });
   cleanups.push(() => t.close());

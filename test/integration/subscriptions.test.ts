@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
 import { postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 async function app(): Promise<TestApp> {
   const t = await startTestApp();
   cleanups.push(() => t.close());

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { migrate, pasteableSchema } from '../../src/db/migrate.js';
@@ -9,12 +9,10 @@ import { insertRejected, insertTicks, toRow } from '../../src/db/tick-repository
 import { createLogger } from '../../src/observability/logger.js';
 import { createTestDatabase } from '../helpers/pgbouncer.js';
 import { TEST_DATABASE_URL } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const API_ROLES = ['anon', 'authenticated', 'service_role'] as const;
 /** Tables the API roles may read (ticks through its parent and the view; candles). */

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import { storedKeys } from '../../src/db/candle-repository.js';
@@ -8,12 +8,10 @@ import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const log = createLogger('silent');
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function schema(): Promise<TestSchema> {
   const db = await createTestSchema();

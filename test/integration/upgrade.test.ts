@@ -1,18 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { asEpochMs } from '../../src/core/units.js';
 import { migrate } from '../../src/db/migrate.js';
 import { insertTicks, toRow } from '../../src/db/tick-repository.js';
 import { pooledDatabase, startAppOn } from '../helpers/pgbouncer.js';
 import { restoreDump } from '../helpers/sql-dump.js';
 import { getJson, postTicks, waitFor } from '../helpers/test-app.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 type Row = { pair: string; price: number; timestamp: string; feed_id: string | null };
 const ORDER = 'ORDER BY pair, "timestamp", price, feed_id COLLATE "C"';

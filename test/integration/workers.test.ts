@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io } from 'socket.io-client';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { isAlive, readPidFile } from '../../src/lib/processes.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { connectRedis, type RedisClient } from '../../src/redis/connection.js';
@@ -13,16 +13,14 @@ import { createTestSchema, type TestSchema } from '../helpers/test-db.js';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { sample } from '../helpers/prometheus-text.js';
 import { freshRequest, WorkersChild } from '../helpers/workers-child.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 /**
  * WORKERS=2 as `npm start` runs it: a primary and two node:cluster workers on one port, each
  * with its own Redis links and persist consumer, against the real Redis and PostgreSQL.
  */
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const PAIRS = ['EUR/USD_otc', 'GBP/USD_otc', 'USD/JPY_otc'];
 
