@@ -28,7 +28,7 @@ import { registerWebRoutes } from './http/routes/web.js';
 import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Persister } from './persist/persister.js';
+import { PersisterThread } from './persist/persister-thread.js';
 import { connectRedis, detectRedisTarget, type RedisClient } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices, type Services } from './runtime/services.js';
@@ -74,7 +74,7 @@ interface AppParts {
   keys: RedisKeys;
   store: TickStore;
   registry: PairRegistry;
-  persister: Persister;
+  persister: PersisterThread;
   ingestor: Ingestor;
   gateway: SocketGateway;
   metrics: Metrics;
@@ -98,7 +98,7 @@ export class QuflxApp {
   readonly keys: RedisKeys;
   readonly store: TickStore;
   readonly registry: PairRegistry;
-  readonly persister: Persister;
+  readonly persister: PersisterThread;
   readonly ingestor: Ingestor;
   readonly gateway: SocketGateway;
   readonly metrics: Metrics;
@@ -183,12 +183,21 @@ export class QuflxApp {
       });
 
       // The persister starts once the schema is in place; an unreachable database only delays it.
-      const persistClient = await connectRedis(redisTarget, 'quflx-persist', log);
-      closers.push({ name: 'redis persister link', close: () => quit(persistClient) });
-      const persister = new Persister(persistClient, database.pool, keys, metrics, log, {
-        consumer: persistConsumer,
-        batchIntervalMs: config.batchIntervalMs,
-      });
+      // It runs in a thread of its own, with its own links: its batches never hold up live ticks.
+      const persister = new PersisterThread(
+        {
+          redisTarget,
+          keyPrefix: keys.prefix,
+          databaseUrl,
+          databaseKind,
+          queryTimeoutMs: config.databaseQueryTimeoutMs,
+          consumer: persistConsumer,
+          batchIntervalMs: config.batchIntervalMs,
+          logLevel: config.logLevel,
+        },
+        metrics,
+        log,
+      );
       const stopMigrating = new AbortController();
       closers.push({
         name: 'persister',

@@ -19,8 +19,24 @@ export interface StoredFeedId {
 export function encodeFeedId(id: string | null): StoredFeedId {
   if (id === null) return { num: null, text: null };
   if (CANONICAL_INTEGER.test(id)) {
+    // Up to 18 digits always fits; only longer ones need the exact range check.
+    const digits = id.length - (id.startsWith('-') ? 1 : 0);
+    if (digits <= 18) return { num: id, text: null };
     const n = BigInt(id);
     if (n >= INT8_MIN && n <= INT8_MAX) return { num: id, text: null };
   }
   return { num: null, text: id };
+}
+
+/**
+ * Orders two canonical decimal integers (as encodeFeedId's `num`) by value, without BigInt: the
+ * persister compares every id of a batch, and a BigInt each time cost more than the rest.
+ */
+export function compareCanonicalIntegers(a: string, b: string): number {
+  const na = a.startsWith('-');
+  const nb = b.startsWith('-');
+  if (na !== nb) return na ? -1 : 1;
+  // Same sign: longer is bigger in magnitude (no leading zeros), then digit by digit.
+  const byMagnitude = a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+  return na && byMagnitude !== 0 ? -byMagnitude : byMagnitude;
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { compareCanonicalIntegers } from './feed-id.js';
 import { dayOf, partitionName } from './tick-partitions.js';
 
 /**
@@ -108,7 +109,7 @@ export async function findStored(
     else days.add(dayOf(p.timestamp));
   }
   const pairs = [...new Set(probes.map((p) => p.pairId))];
-  const numBounds = pairs.map((id) => bounds(nums, id, (a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)));
+  const numBounds = pairs.map((id) => bounds(nums, id, compareCanonicalIntegers));
   const textBounds = pairs.map((id) => bounds(texts, id, byteOrder));
   const candidates = byTimeOnly
     ? { rows: [...new Set(probes.map((p) => `${p.pairId}|${dayOf(p.timestamp)}`))].map((k) => dayRow(k)) }
@@ -124,13 +125,13 @@ export async function findStored(
 
   // What to read in each day partition.
   const timeDays = new Set<string>();
-  const idDays = new Map<number, { day: number; lo: bigint | null; hi: bigint | null; tlo: string | null; thi: string | null }[]>();
+  const idDays = new Map<number, { day: number; lo: string | null; hi: string | null; tlo: string | null; thi: string | null }[]>();
   for (const r of candidates.rows) {
     timeDays.add(`${r.pair_id}|${r.day}`);
     push(idDays, r.pair_id, {
       day: r.day,
-      lo: r.num_lo === null ? null : BigInt(r.num_lo),
-      hi: r.num_hi === null ? null : BigInt(r.num_hi),
+      lo: r.num_lo,
+      hi: r.num_hi,
       tlo: r.text_lo,
       thi: r.text_hi,
     });
@@ -149,10 +150,10 @@ export async function findStored(
       if (timeDays.has(`${p.pairId}|${day}`)) inDay(times, day, p.pairId, p.timestamp);
       continue;
     }
-    const num = p.num === null ? null : BigInt(p.num);
+    const num = p.num;
     for (const d of idDays.get(p.pairId) ?? []) {
       if (num !== null) {
-        if (d.lo !== null && num >= d.lo && num <= d.hi!) inDay(idRanges, d.day, p.pairId, num);
+        if (d.lo !== null && compareCanonicalIntegers(num, d.lo) >= 0 && compareCanonicalIntegers(num, d.hi!) <= 0) inDay(idRanges, d.day, p.pairId, BigInt(num));
       } else if (d.tlo !== null && byteOrder(p.text!, d.tlo) >= 0 && byteOrder(p.text!, d.thi!) <= 0) {
         push(textIds, d.day, [p.pairId, p.text!]);
       }

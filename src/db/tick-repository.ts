@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
@@ -9,7 +10,7 @@ import type { Timeframe } from '../core/timeframe.js';
 import type { Tick } from '../core/tick.js';
 import { asEpochMs } from '../core/units.js';
 import { backoffDelay } from '../lib/backoff.js';
-import { encodeFeedId } from './feed-id.js';
+import { compareCanonicalIntegers, encodeFeedId } from './feed-id.js';
 import { findStored, type IdentityProbe } from './stored-ticks.js';
 import { pairIds } from './tick-pairs.js';
 import { dayOf, DAY_MS, ensureTickPartitions, partitionName } from './tick-partitions.js';
@@ -35,8 +36,13 @@ export function toRow(tick: Tick & { seq?: number }): TickRow {
   };
 }
 
-/** Above this many new rows for one day, they go in with COPY instead of one `unnest` INSERT. */
+/** Above this many new rows for one day, they go in with COPY instead of `unnest` INSERTs. */
 export const COPY_THRESHOLD = 20_000;
+/**
+ * Rows per `unnest` INSERT, and per COPY block. The persister shares its event loop with the live
+ * path: a whole batch's parameters built in one go held it for tens of milliseconds.
+ */
+const WRITE_SLICE = 5000;
 
 /** Rollup bucket sizes in seconds (tick_rollups.size) and the timeframe each one is; every timeframe is a multiple of one. */
 export const ROLLUPS = [
@@ -131,7 +137,8 @@ export async function insertTicks(db: pg.Pool | pg.ClientBase, rows: readonly Ti
   await writeRows(db, fresh);
   const counted = [...fresh.map((e) => e.row), ...(await recordExpired(db, late))];
   // Rollups and tick_days in one statement (a round trip less per batch).
-  const rollups = counted.length > 0 ? rollupParams(counted) : null;
+  const rollups = counted.length > 0 ? await rollupParams(counted) : null;
+  await nextTurn(); // each pass over a big batch takes milliseconds: live ticks get the event loop between them
   const days = fresh.length > 0 ? dayParams(fresh) : null;
   if (rollups && days) await db.query(`WITH rollups AS (${UPSERT_ROLLUPS}) ${upsertDaysSql(rollups.length + 1)}`, [...rollups, ...days]);
   else if (rollups) await db.query(UPSERT_ROLLUPS, rollups);
@@ -199,21 +206,26 @@ async function writeRows(client: pg.ClientBase, rows: readonly Encoded[]): Promi
       await copyRows(client, table, list);
       continue;
     }
-    await client.query(
-      `INSERT INTO ${table} ("timestamp", price, pair_id, feed_num, feed_text)
-       SELECT * FROM unnest($1::int8[], $2::float8[], $3::int4[], $4::int8[], $5::text[])`,
-      [list.map((e) => e.timestamp), list.map((e) => e.price), list.map((e) => e.pairId), list.map((e) => e.num), list.map((e) => e.text)],
-    );
+    for (let i = 0; i < list.length; i += WRITE_SLICE) {
+      const part = list.slice(i, i + WRITE_SLICE);
+      await client.query(
+        `INSERT INTO ${table} ("timestamp", price, pair_id, feed_num, feed_text)
+         SELECT * FROM unnest($1::int8[], $2::float8[], $3::int4[], $4::int8[], $5::text[])`,
+        [part.map((e) => e.timestamp), part.map((e) => e.price), part.map((e) => e.pairId), part.map((e) => e.num), part.map((e) => e.text)],
+      );
+    }
   }
 }
 
 /** COPY into the day partition itself: no staging table, so nothing outlives the transaction. */
 async function copyRows(client: pg.ClientBase, table: string, rows: readonly Encoded[]): Promise<void> {
-  // Blocks of rows: one COPY message per row would cost a system call each.
-  const blocks = (function* () {
-    for (let i = 0; i < rows.length; i += 1000) {
+  // Blocks of rows (one COPY message per row would cost a system call each), the event loop
+  // running between them.
+  const blocks = (async function* () {
+    for (let i = 0; i < rows.length; i += WRITE_SLICE) {
+      if (i > 0) await nextTurn();
       let block = '';
-      for (const e of rows.slice(i, i + 1000)) {
+      for (const e of rows.slice(i, i + WRITE_SLICE)) {
         block += `${e.timestamp}\t${e.price}\t${e.pairId}\t${e.num ?? '\\N'}\t${e.text === null ? '\\N' : copyText(e.text)}\n`;
       }
       yield block;
@@ -239,8 +251,8 @@ async function recordExpired(client: pg.ClientBase, rows: readonly Encoded[]): P
   return rows.filter((e) => isNew.has(`${e.pairId}\n${e.row.tickKey}`)).map((e) => e.row);
 }
 
-/** Bucket states of the rows for every rollup size, sorted by (pair, size, bucket). */
-function rollupRows(rows: readonly TickRow[]): { pair: string; size: number; state: CandleState }[] {
+/** Bucket states of the rows for every rollup size, sorted by (pair, size, bucket); the event loop runs between pairs. */
+async function rollupRows(rows: readonly TickRow[]): Promise<{ pair: string; size: number; state: CandleState }[]> {
   const byPair = new Map<string, CandleTick[]>();
   for (const r of rows) {
     const list = byPair.get(r.pair) ?? [];
@@ -249,14 +261,15 @@ function rollupRows(rows: readonly TickRow[]): { pair: string; size: number; sta
   }
   const out: { pair: string; size: number; state: CandleState }[] = [];
   for (const pair of [...byPair.keys()].sort()) {
+    await nextTurn();
     for (const { size, tf } of ROLLUPS) for (const state of aggregateStates(byPair.get(pair)!, tf)) out.push({ pair, size, state });
   }
   return out;
 }
 
 /** The parameters of UPSERT_ROLLUPS for these rows. */
-function rollupParams(rows: readonly TickRow[]): unknown[] {
-  const buckets = rollupRows(rows);
+async function rollupParams(rows: readonly TickRow[]): Promise<unknown[]> {
+  const buckets = await rollupRows(rows);
   return [
     buckets.map((b) => b.pair),
     buckets.map((b) => b.size),
@@ -279,8 +292,8 @@ interface DaySummary {
   ticks: number;
   first: number;
   last: number;
-  numLo: bigint | null;
-  numHi: bigint | null;
+  numLo: string | null;
+  numHi: string | null;
   textLo: string | null;
   textHi: string | null;
 }
@@ -301,9 +314,8 @@ function dayParams(rows: readonly Encoded[]): unknown[] {
     if (e.timestamp < s.first) s.first = e.timestamp;
     if (e.timestamp > s.last) s.last = e.timestamp;
     if (e.num !== null) {
-      const n = BigInt(e.num);
-      if (s.numLo === null || n < s.numLo) s.numLo = n;
-      if (s.numHi === null || n > s.numHi) s.numHi = n;
+      if (s.numLo === null || compareCanonicalIntegers(e.num, s.numLo) < 0) s.numLo = e.num;
+      if (s.numHi === null || compareCanonicalIntegers(e.num, s.numHi) > 0) s.numHi = e.num;
     } else if (e.text !== null) {
       if (s.textLo === null || before(e.text, s.textLo)) s.textLo = e.text;
       if (s.textHi === null || before(s.textHi, e.text)) s.textHi = e.text;
@@ -317,8 +329,8 @@ function dayParams(rows: readonly Encoded[]): unknown[] {
     list.map((s) => s.ticks),
     list.map((s) => s.first),
     list.map((s) => s.last),
-    list.map((s) => (s.numLo === null ? null : String(s.numLo))),
-    list.map((s) => (s.numHi === null ? null : String(s.numHi))),
+    list.map((s) => s.numLo),
+    list.map((s) => s.numHi),
     list.map((s) => s.textLo),
     list.map((s) => s.textHi),
   ];

@@ -11,6 +11,18 @@ import { LuaScript } from '../redis/lua-script.js';
 import { ensurePersistGroups, parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
 import { FlushPolicy } from './flush-policy.js';
 
+/** The metrics the persister keeps: a plain value each, so a persister thread can forward them (see persister-thread.ts). */
+export const PERSISTER_METRICS = [
+  'persistFailures',
+  'persistLastSuccess',
+  'persistRows',
+  'persistBatchSeconds',
+  'persistRejected',
+  'persistPending',
+  'persistLag',
+] as const satisfies readonly (keyof Metrics)[];
+export type PersisterMetrics = Pick<Metrics, (typeof PERSISTER_METRICS)[number]>;
+
 export interface PersisterOptions {
   /** Stable and distinct per process: its pending entries are found again after a restart. */
   consumer: string;
@@ -52,7 +64,7 @@ const MAX_BLOCK_MS = 500;
 const CLUSTER_POLL_MS = 50;
 const LAG_CHECK_MS = 2000;
 /**
- * Ids per XACK, and entries per read. An entry holds one pair's ticks of one ingest micro-batch
+ * Ids per XACK, entries per trim call (see persist-trim.lua), and entries per read. An entry holds one pair's ticks of one ingest micro-batch
  * (usually 1 to a few hundred; up to 10,000 from one HTTP request), so reads stay small.
  */
 const ACK_CHUNK = 500;
@@ -99,7 +111,7 @@ export class Persister {
     private readonly redis: RedisClient,
     private readonly pool: pg.Pool,
     private readonly keys: RedisKeys,
-    private readonly metrics: Metrics,
+    private readonly metrics: PersisterMetrics,
     private readonly log: Logger,
     private readonly options: PersisterOptions,
   ) {
@@ -276,7 +288,11 @@ export class Persister {
     this.lastWriteAt = Date.now();
     this.metrics.persistLastSuccess.set(this.lastWriteAt / 1000);
     const byQueue = new Map<string, Entry[]>();
-    for (const e of entries) byQueue.set(e.queue, [...(byQueue.get(e.queue) ?? []), e]);
+    for (const e of entries) {
+      const list = byQueue.get(e.queue);
+      if (list) list.push(e);
+      else byQueue.set(e.queue, [e]);
+    }
     await Promise.all([...byQueue].map(([queue, list]) => this.ack(queue, list)));
   }
 
@@ -348,7 +364,11 @@ export class Persister {
         const acks = [];
         for (let i = 0; i < ids.length; i += ACK_CHUNK) acks.push(this.redis.xAck(queue, PERSIST_GROUP, ids.slice(i, i + ACK_CHUNK)));
         await Promise.all(acks);
-        await TRIM.run(this.redis, [queue, this.keys.persistQueueCount(queue)], [PERSIST_GROUP]);
+        const trimKeys = [queue, this.keys.persistQueueCount(queue)];
+        for (;;) {
+          const removed = Number(await TRIM.run(this.redis, trimKeys, [PERSIST_GROUP, String(ACK_CHUNK)]));
+          if (removed < ACK_CHUNK) break;
+        }
         if (this.keys.cluster) await this.countDownUnstored(entries);
         return;
       } catch (err) {

@@ -322,6 +322,8 @@ describe('a large import over HTTP', () => {
     );
     cleanups.push(() => child.kill('SIGKILL'));
     const { url } = JSON.parse(await child.waitForLine(/QuFLX is running/, 60_000)) as { url: string };
+    // The persister thread loads its modules after that line: not part of the import's memory.
+    await child.waitForLine(/persister thread ready/, 60_000);
     const pid = child.process.pid!;
     // Warm up the import path (modules, pools, the first batch), then take the peak so far.
     expect((await importCsv(url, csvOf(...Array.from({ length: 20_000 }, (_, i) => line('GBP/USD_otc', 1 + i / 1e6, i))))).body).toMatchObject({ imported: 20_000 });

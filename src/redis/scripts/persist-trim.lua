@@ -4,8 +4,10 @@
 -- KEYS[1]  persist queue (stream)
 -- KEYS[2]  count of ticks in the queue's entries (field n of each entry)
 -- ARGV[1]  consumer group
+-- ARGV[2]  most entries removed per call: each is read here whole (its ticks' JSON), so a big
+--          trim is many short calls instead of one that holds Redis (and every live tick) up
 -- Below the oldest entry still held by any consumer, or past the last delivered entry when none
--- is held, every entry was delivered and acknowledged: those are removed, at most 10,000 a call
+-- is held, every entry was delivered and acknowledged: those are removed, at most ARGV[2] a call
 -- (the rest go with the next call), and their ticks taken off the count.
 -- returns: the number of entries removed.
 local queue, counter, group = KEYS[1], KEYS[2], ARGV[1]
@@ -24,7 +26,7 @@ else
   end
 end
 if bound == nil then return 0 end
-local entries = redis.call('XRANGE', queue, '-', '(' .. bound, 'COUNT', 10000)
+local entries = redis.call('XRANGE', queue, '-', '(' .. bound, 'COUNT', tonumber(ARGV[2]))
 if #entries == 0 then return 0 end
 local ticks = 0
 for _, e in ipairs(entries) do

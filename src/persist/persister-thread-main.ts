@@ -1,0 +1,48 @@
+// The persister thread (see persister-thread.ts): its own Redis and PostgreSQL links, metrics
+// sent to the server's registry, started and closed by messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Database } from '../db/database.js';
+import { createLogger } from '../observability/logger.js';
+import { connectRedis } from '../redis/connection.js';
+import { keysFor } from '../redis/keys.js';
+import { PERSISTER_METRICS, Persister, type PersisterMetrics } from './persister.js';
+import type { FromPersisterThread, PersisterThreadOptions, ToPersisterThread } from './persister-thread.js';
+
+const port = parentPort!;
+const options = workerData as PersisterThreadOptions;
+const post = (m: FromPersisterThread) => port.postMessage(m);
+
+/** Each metric the persister touches, as an object whose inc/set/observe post to the host. */
+function forwardedMetrics(): PersisterMetrics {
+  const out: Record<string, unknown> = {};
+  for (const name of PERSISTER_METRICS) {
+    out[name] = {
+      inc: (value?: number) => post({ type: 'metric', name, op: 'inc', value }),
+      set: (value: number) => post({ type: 'metric', name, op: 'set', value }),
+      observe: (value: number) => post({ type: 'metric', name, op: 'observe', value }),
+    };
+  }
+  return out as unknown as PersisterMetrics;
+}
+
+const log = createLogger(options.logLevel).child({ thread: 'persister' });
+const redis = await connectRedis(options.redisTarget, 'quflx-persist', log);
+const database = new Database(options.databaseUrl, options.databaseKind, log, { queryTimeoutMs: options.queryTimeoutMs });
+const persister = new Persister(redis, database.pool, keysFor(options.keyPrefix, options.redisTarget), forwardedMetrics(), log, {
+  consumer: options.consumer,
+  batchIntervalMs: options.batchIntervalMs,
+});
+
+port.on('message', (m: ToPersisterThread) => {
+  if (m.type === 'start') persister.start();
+  else if (m.type === 'close') void close();
+});
+post({ type: 'ready' });
+
+async function close(): Promise<void> {
+  await persister.close();
+  if (redis.isOpen) await redis.close().catch(() => redis.destroy());
+  await database.close();
+  post({ type: 'closed' });
+  port.close();
+}
