@@ -26,9 +26,10 @@ function forwardedMetrics(): PersisterMetrics {
 }
 
 const log = createLogger(options.logLevel).child({ thread: 'persister' });
+const keys = keysFor(options.keyPrefix, options.redisTarget);
 const redis = await connectRedis(options.redisTarget, 'quflx-persist', log);
 const database = new Database(options.databaseUrl, options.databaseKind, log, { queryTimeoutMs: options.queryTimeoutMs });
-const persister = new Persister(redis, database.pool, keysFor(options.keyPrefix, options.redisTarget), forwardedMetrics(), log, {
+const persister = new Persister(redis, database.pool, keys, forwardedMetrics(), log, {
   consumer: options.consumer,
   batchIntervalMs: options.batchIntervalMs,
 });
