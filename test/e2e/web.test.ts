@@ -309,6 +309,9 @@ describe('the trading terminal in a browser', () => {
       );
       await nextBarClose();
       await unlock();
+      // Lost until a second after the first one (on a loaded machine the subscribe's answer, and
+      // the events after it, can take longer than that second to come).
+      await waitFor(() => dropped > 0, 15_000, 'a candle event lost on the way after the subscribe');
       await new Promise((r) => setTimeout(r, 1000));
       dropCandles = false;
       expect(dropped).toBeGreaterThan(0);
