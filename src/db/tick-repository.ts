@@ -39,8 +39,9 @@ export function toRow(tick: Tick & { seq?: number }): TickRow {
 /** Above this many new rows for one day, they go in with COPY instead of `unnest` INSERTs. */
 export const COPY_THRESHOLD = 20_000;
 /**
- * Rows per `unnest` INSERT, and per COPY block. The persister shares its event loop with the live
- * path: a whole batch's parameters built in one go held it for tens of milliseconds.
+ * Rows per `unnest` INSERT, and per COPY block: a whole batch's parameters built in one go held
+ * the event loop for tens of milliseconds, and CSV imports and the simulator's history run
+ * insertTicks on the server's (the persister has a thread of its own).
  */
 const WRITE_SLICE = 5000;
 
