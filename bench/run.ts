@@ -67,8 +67,6 @@ const settings = {
 const TARGETS = { ingestTicksPerS: 200_000, ingestSpeedup: 20, persistRowsPerS: 100_000, cacheHitP50Ms: 2, dbFallbackP50Ms: 50 };
 /** The pair the candle phase loads a day of ticks for; no other phase uses it. */
 const CANDLE_PAIR = 'EUR/CHF_otc';
-/** The persister writes in batches of this many ticks (its default maxBatch). */
-const PERSIST_BATCH = PERSIST_BATCH_TICKS;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const cpuText = (c: CpuShare) => `cpu: this process ${fmt(c.ownPct)}%, others (Redis, PostgreSQL, rest of the machine) ${fmt(c.otherPct)}% of a core`;
@@ -117,7 +115,7 @@ async function main(): Promise<Record<string, unknown>> {
     progress(`ingest ${cpuText(ingestCpu)}`);
     await app.ingestor.drain();
     // The persister writes the ingested ticks to PostgreSQL; let it finish before timing anything else.
-    const persist = await waitForPersistBacklog(env.redisUrl, app.keys.persistQueue(), PERSIST_BATCH, 60_000);
+    const persist = await waitForPersistBacklog(env.redisUrl, app.keys.persistQueue(), PERSIST_BATCH_TICKS, 60_000);
     progress(`persister caught up ${fmt(persist.waitedMs)} ms after the ingest run (${fmt(persist.pending)} ticks still queued, less than one batch)`);
 
     let gcBetweenPhases = collectGarbage();
@@ -166,7 +164,7 @@ async function main(): Promise<Record<string, unknown>> {
     // Persister on a backlog: the app's persister stops (writing the batch in hand), ticks are
     // accepted while none runs, then a fresh Persister on the same prefix and schema drains them.
     gcBetweenPhases = collectGarbage() && gcBetweenPhases;
-    await waitForPersistBacklog(env.redisUrl, app.keys.persistQueue(), PERSIST_BATCH, 60_000);
+    await waitForPersistBacklog(env.redisUrl, app.keys.persistQueue(), PERSIST_BATCH_TICKS, 60_000);
     await app.persister.close();
     persister = await BenchPersister.create({
       redisUrl: env.redisUrl,
@@ -184,7 +182,7 @@ async function main(): Promise<Record<string, unknown>> {
     await app.ingestor.drain();
     const queued = Number((await persister.redis.get(app.keys.persistQueueTicks())) ?? 0);
     const entries = await persister.redis.xLen(app.keys.persistQueue());
-    progress(`persist backlog: ${fmt(backlogIngest.accepted)} accepted at ${fmt(backlogIngest.ticksPerS)} ticks/s; ${fmt(queued)} ticks in the queue (${fmt(entries)} entries); starting a fresh Persister (batches of ${PERSIST_BATCH})`);
+    progress(`persist backlog: ${fmt(backlogIngest.accepted)} accepted at ${fmt(backlogIngest.ticksPerS)} ticks/s; ${fmt(queued)} ticks in the queue (${fmt(entries)} entries); starting a fresh Persister (batches of ${PERSIST_BATCH_TICKS})`);
     meter = startCpuMeter();
     const backlog = await measurePersistBacklog(persister, {
       redisUrl: env.redisUrl,

@@ -29,7 +29,7 @@ import { Ingestor } from './ingest/ingestor.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { PersisterThread } from './persist/persister-thread.js';
-import { connectRedis, detectRedisTarget, type RedisClient } from './redis/connection.js';
+import { closeRedis, connectRedis, detectRedisTarget } from './redis/connection.js';
 import type { RedisKind } from './redis/embedded-redis.js';
 import { openServices, type Services } from './runtime/services.js';
 import { CandleStore } from './redis/candle-store.js';
@@ -152,10 +152,10 @@ export class QuflxApp {
       // Channels carry the database index, so deployments on other databases of this Redis stay apart.
       const keys = keysFor(options.keyPrefix ?? config.keyPrefix, redisTarget);
       const redis = await connectRedis(redisTarget, 'quflx-cmd', log);
-      closers.push({ name: 'redis', close: () => quit(redis) });
+      closers.push({ name: 'redis', close: () => closeRedis(redis) });
       const redisLink = new RedisLink(redis, 'quflx-cmd', log);
       const subscriberClient = await connectRedis(redisTarget, 'quflx-sub', log);
-      closers.push({ name: 'redis subscriber', close: () => quit(subscriberClient) });
+      closers.push({ name: 'redis subscriber', close: () => closeRedis(subscriberClient) });
       log.info({ kind: redisKind, emulated: redisKind === 'emulated', cluster: redisTarget.cluster }, 'redis connected');
 
       if (redisKind === 'external') await checkRedisDurability(redis, config.batchIntervalMs, log);
@@ -385,7 +385,3 @@ export class QuflxApp {
   }
 }
 
-async function quit(client: RedisClient): Promise<void> {
-  if (client.isOpen) await client.close().catch(() => client.destroy());
-  else client.destroy();
-}

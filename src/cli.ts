@@ -22,6 +22,7 @@ import { migrate, pasteableSchema } from './db/migrate.js';
 import { listStoredPairs } from './db/tick-pairs.js';
 import { RedisKeys, redisDatabase } from './redis/keys.js';
 import { PairRegistry } from './redis/pair-registry.js';
+import { closeRedis } from './redis/connection.js';
 import type { Logger } from './observability/logger.js';
 import { openServices, type Services } from './runtime/services.js';
 import { exportPairCsv, parseTimeArg, TimeArgError } from './csv/csv-export.js';
@@ -272,7 +273,7 @@ async function runImport(cmd: Extract<Command, { kind: 'import' }>, config: Conf
     return 0;
   } finally {
     progress?.stop();
-    if (redis?.isOpen) await redis.close().catch(() => redis.destroy());
+    if (redis) await closeRedis(redis);
     await db.close();
     await services.close();
   }

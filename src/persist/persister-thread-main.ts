@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Database } from '../db/database.js';
 import { createLogger } from '../observability/logger.js';
-import { connectRedis } from '../redis/connection.js';
+import { closeRedis, connectRedis } from '../redis/connection.js';
 import { keysFor } from '../redis/keys.js';
 import { PERSISTER_METRICS, Persister, type PersisterMetrics } from './persister.js';
 import type { FromPersisterThread, PersisterThreadOptions, ToPersisterThread } from './persister-thread.js';
@@ -55,7 +55,7 @@ post({ type: 'ready' });
 
 async function close(): Promise<void> {
   await persister.close();
-  if (redis.isOpen) await redis.close().catch(() => redis.destroy());
+  await closeRedis(redis);
   await database.close();
   post({ type: 'closed' });
   port.close();

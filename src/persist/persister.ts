@@ -64,8 +64,9 @@ const MAX_BLOCK_MS = 500;
 const CLUSTER_POLL_MS = 50;
 const LAG_CHECK_MS = 2000;
 /**
- * Ids per XACK, entries per trim call (see persist-trim.lua), and entries per read. An entry holds one pair's ticks of one ingest micro-batch
- * (usually 1 to a few hundred; up to 10,000 from one HTTP request), so reads stay small.
+ * Ids per XACK and entries per trim call (see persist-trim.lua); entries per read. An entry holds
+ * one pair's ticks of one ingest micro-batch (usually 1 to a few hundred; up to 10,000 from one
+ * HTTP request), so reads stay small.
  */
 const ACK_CHUNK = 500;
 const READ_CHUNK = 20;

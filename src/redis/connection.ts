@@ -138,3 +138,9 @@ export async function connectRedis(where: string | RedisTarget, name: string, lo
   }
   return client;
 }
+
+/** Closes a client: gracefully (its replies in flight arrive) when open, else at once, which also stops a reconnect loop. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.isOpen) await client.close().catch(() => client.destroy());
+  else client.destroy();
+}
