@@ -63,6 +63,10 @@ const MAX_BLOCK_MS = 500;
 /** On a cluster the streams lie on several nodes: polled without BLOCK (a blocked read would hold up a node's link), this often when idle. */
 const CLUSTER_POLL_MS = 50;
 const LAG_CHECK_MS = 2000;
+/** The lag warning is logged at most this often (the gauge says it every check). */
+export const LAG_WARNING_EVERY_MS = 30_000;
+/** How long close() reads what is already queued before it writes. */
+const CLOSE_READ_MS = 2000;
 /**
  * Ids per XACK and entries per trim call (see persist-trim.lua); entries per read. An entry holds
  * one pair's ticks of one ingest micro-batch (usually 1 to a few hundred; up to 10,000 from one
@@ -124,7 +128,7 @@ export class Persister {
   ) {
     this.policy = new FlushPolicy(options.batchIntervalMs, options.maxBatch ?? PERSIST_BATCH_TICKS);
     this.claimIdleMs = options.claimIdleMs ?? Math.max(60_000, 2 * options.batchIntervalMs);
-    this.lagLog = new ThrottledLog(log, 30_000);
+    this.lagLog = new ThrottledLog(log, LAG_WARNING_EVERY_MS);
     this.backlogLog = new ThrottledLog(log, 30_000);
   }
 
@@ -420,12 +424,38 @@ export class Persister {
       .finally(() => (this.lagCheck = null));
   }
 
-  /** Stops reading, writes the batch in hand (bounded by the retry budget), and stops. Idempotent. */
+  /** On close: reads without blocking until a batch is full, nothing is left, or the time is up. */
+  private async takeQueued(): Promise<void> {
+    const until = Date.now() + CLOSE_READ_MS;
+    try {
+      while (this.buffered < this.policy.maxBatch && Date.now() < until) {
+        const entries = await withDeadline(this.readNew(0), Math.max(1, until - Date.now()), 'reading the queue on close');
+        if (entries.length === 0) return;
+        for (const e of entries) {
+          this.buffer.push(e);
+          this.buffered += ticksOf(e);
+        }
+      }
+    } catch (err) {
+      // Left in the stream (or pending to this consumer): written at the next start.
+      this.log.warn({ err: (err as Error).message }, 'persister: could not read the queue on close');
+    }
+  }
+
+  /**
+   * Stops following, takes what is already queued (up to one batch: ticks accepted just before a
+   * clean stop are stored now, a larger backlog at the next start), writes it (bounded by the
+   * retry budget), and stops. Idempotent.
+   */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.stopping = true;
       if (this.lagTimer) clearInterval(this.lagTimer);
-      await this.running?.catch(() => undefined);
+      // Never started (the schema was not in place): nothing of it is read on the way out either.
+      if (this.running) {
+        await this.running.catch(() => undefined);
+        await this.takeQueued();
+      }
       if (this.buffer.length > 0) await this.flushBuffer();
       await Promise.all(this.writing);
     })();

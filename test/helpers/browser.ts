@@ -33,7 +33,7 @@ export interface Browser {
   context: BrowserContext;
   page: Page;
   /** Console errors and warnings, page errors, failed requests: what a user's console would show. */
-  problems: { at: number; text: string }[];
+  problems: { at: number; text: string; from?: string }[];
   close(): Promise<void>;
 }
 
@@ -53,7 +53,10 @@ export async function openBrowser(viewport = { width: 1440, height: 900 }, optio
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: Browser['problems'] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push({ at: Date.now(), text: `console.${m.type()}: ${m.text()}` });
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    // A failed load names no resource in its text; where it came from does.
+    const from = m.location().url;
+    problems.push({ at: Date.now(), text: `console.${m.type()}: ${m.text()}`, ...(from ? { from } : {}) });
   });
   page.on('pageerror', (e) => problems.push({ at: Date.now(), text: `page error: ${e.message}` }));
   return {

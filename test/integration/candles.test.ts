@@ -50,7 +50,7 @@ describe('GET /api/candles', () => {
     const ticks = minuteTicks('EUR/USD_otc', 60, 5);
     expect((await postTicks(app.url, ticks)).body.accepted).toBe(300);
     // Some ticks stored, some maybe still queued: the answer must count each once.
-    await waitFor(async () => (await app.db.count()) > 0, 5000, 'some rows');
+    await waitFor(async () => (await app.db.count()) > 0, 30_000, 'some rows');
 
     const miss = await getJson(`${app.url}/api/candles?pair=EUR/USD_otc&timeframe=1m&limit=20`);
     expect(miss.source).toBe('database');
@@ -94,7 +94,7 @@ describe('GET /api/candles', () => {
     }
     expect((await getJson(`${app.url}/api/candles?pair=GBP/USD_otc&timeframe=1D`)).candles).toHaveLength(2);
     expect((await getJson(`${app.url}/api/candles?pair=GBP/USD_otc&timeframe=5M`)).source).toBe('cache');
-    await waitFor(async () => (await app.db.count()) === 900, 10_000, 'all stored');
+    await waitFor(async () => (await app.db.count()) === 900, 30_000, 'all stored');
     await new Promise((r) => setTimeout(r, 1500));
     const rebuilt = await getJson(`${app.url}/api/candles?pair=GBP/USD_otc&timeframe=5M`);
     expect(rebuilt.source).toBe('database');

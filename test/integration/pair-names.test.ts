@@ -79,7 +79,7 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     const late = await collector(t.url);
     expect(await late.subscribe('US500', '1M')).toMatchObject({ ok: true, pair: 'US.500', seq: 150 });
 
-    await waitFor(async () => (await t.db.count()) === 150, 10_000, 'rows stored');
+    await waitFor(async () => (await t.db.count()) === 150, 30_000, 'rows stored');
     expect(await storedPairs(t)).toEqual([{ pair: 'US.500', n: 150 }]);
     // One set of keys, one registry entry.
     expect(await redis.hGetAll(`${t.prefix}instruments`)).toEqual({ US500: 'US.500' });
@@ -103,7 +103,7 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     await waitFor(() => c.ticks('EUR/USD_otc').length >= 50, 10_000, 'ticks from both sources');
     expect([...c.received.keys()]).toEqual(['EUR/USD_otc']);
     expect(c.ticks('EUR/USD_otc').map((x) => x.seq)).toEqual(range(1, 50));
-    await waitFor(async () => (await t.db.count()) === 50, 10_000, 'rows stored');
+    await waitFor(async () => (await t.db.count()) === 50, 30_000, 'rows stored');
     expect(await storedPairs(t)).toEqual([{ pair: 'EUR/USD_otc', n: 50 }]);
     expect((await getJson(`${t.url}/api/assets`)).map((a: { pair: string }) => a.pair)).toEqual(['EUR/USD_otc']);
   });
@@ -118,7 +118,7 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
       postTicks(a.url, makeTicks('GBP-USD_otc', 40, base + 2000)),
     ]);
     expect(replies.map((r) => r.body.accepted)).toEqual([40, 40, 40]);
-    await waitFor(async () => (await a.db.count()) === 120, 10_000, 'rows stored');
+    await waitFor(async () => (await a.db.count()) === 120, 30_000, 'rows stored');
     const stored = await storedPairs(a);
     expect(stored).toHaveLength(1);
     expect(stored[0]!.n).toBe(120);
@@ -131,7 +131,7 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     const first = await startTestApp({ BATCH_INTERVAL_MS: '100' }, { db, keepKeys: true });
     cleanups.push(() => first.close());
     expect((await postTicks(first.url, makeTicks('EUR/USD_otc', 10, Date.now() - 20_000))).body.accepted).toBe(10);
-    await waitFor(async () => (await db.count()) === 10, 10_000, 'rows stored');
+    await waitFor(async () => (await db.count()) === 10, 30_000, 'rows stored');
     await first.close();
     await deleteKeys(TEST_REDIS_URL, first.prefix); // Redis lost everything
 
@@ -140,7 +140,7 @@ describe('one instrument per symbol: the first spelling seen is canonical', () =
     const recent = await getJson(`${second.url}/api/ticks?pair=EURUSD_otc`);
     expect(recent.map((x: { pair: string }) => x.pair)).toEqual(Array(5).fill('EUR/USD_otc'));
     expect((await getJson(`${second.url}/api/assets`)).map((a: { pair: string }) => a.pair)).toEqual(['EUR/USD_otc']);
-    await waitFor(async () => (await db.count()) === 15, 10_000, 'rows stored');
+    await waitFor(async () => (await db.count()) === 15, 30_000, 'rows stored');
     expect(await storedPairs(second)).toEqual([{ pair: 'EUR/USD_otc', n: 15 }]);
   });
 

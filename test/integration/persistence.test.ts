@@ -88,7 +88,7 @@ describe('persistence to historical_ticks', () => {
     const b = makeTicks('GBP/USD_otc', 300);
     expect((await postTicks(t.url, [...a, ...b])).body).toEqual({ accepted: 1000, duplicates: 0 });
     expect((await postTicks(t.url, a.slice(0, 50))).body).toEqual({ accepted: 0, duplicates: 50 });
-    await waitFor(async () => (await t.db.count()) === 1000, 10_000, '1000 rows');
+    await waitFor(async () => (await t.db.count()) === 1000, 30_000, '1000 rows');
     expect(await storedPlaces(t.db, 'EUR/USD_otc', a)).toEqual(range(1, 700));
     const row = (await t.db.pool.query('SELECT pair, price, "timestamp", feed_id FROM historical_ticks WHERE "timestamp" = $1 AND pair = $2', [b[0]!.timestamp, 'GBP/USD_otc'])).rows;
     expect(row).toEqual([{ pair: 'GBP/USD_otc', price: b[0]!.price, timestamp: String(b[0]!.timestamp), feed_id: null }]);
@@ -301,6 +301,36 @@ describe('persistence to historical_ticks', () => {
     expect((await queueState(prefix)).length).toBe(0);
   });
 
+  test('close() also stores ticks queued but not yet read (the reader was waiting on a write)', async () => {
+    const db = await schema();
+    const prefix = uniquePrefix();
+    const queue = new RedisKeys(prefix).persistQueue();
+    cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    cleanups.push(() => release());
+    let commits = 0;
+    // The first batch's commit waits at the gate; with one writer the reader then waits at its next flush.
+    const p = persister(db, prefix, { hooks: { beforeCommit: () => (commits++ === 0 ? gate : Promise.resolve()) } });
+    p.start();
+    /** Entries of the queue not yet delivered to the persister. */
+    const unread = async () => Number((await redis.sendCommand<unknown[][]>(['XINFO', 'GROUPS', queue]))[0]!.at(-1));
+    const ticks = makeTicks('EUR/USD_otc', 70);
+    await acceptedTicks(prefix, ticks.slice(0, 10));
+    await waitFor(() => commits === 1, 5000, 'first batch at its commit');
+    await acceptedTicks(prefix, ticks.slice(10, 30));
+    await waitFor(async () => (await unread()) === 0, 5000, 'second batch read');
+    await new Promise((r) => setTimeout(r, 500)); // its interval passes: the reader waits for the writer
+    await acceptedTicks(prefix, ticks.slice(30));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await unread()).toBeGreaterThan(0);
+    const closed = p.close();
+    release();
+    await closed;
+    expect(await storedPlaces(db, 'EUR/USD_otc', ticks)).toEqual(range(1, 70));
+    expect(await queueState(prefix)).toEqual({ length: 0, pending: 0, ticks: 0 });
+  });
+
   test('Redis with AOF SIGKILLed and restarted: every accepted tick stored once', async () => {
     const redisProc = await RedisProcess.start('always');
     cleanups.push(() => redisProc.stop());
@@ -314,7 +344,7 @@ describe('persistence to historical_ticks', () => {
         await new Promise((r) => setTimeout(r, 3));
       }
     })();
-    await waitFor(async () => (await t.db.count()) > 300, 10_000, 'rows before the kill');
+    await waitFor(async () => (await t.db.count()) > 300, 30_000, 'rows before the kill');
     await redisProc.kill();
     await new Promise((r) => setTimeout(r, 700));
     await redisProc.startServer();

@@ -22,7 +22,7 @@ describe('rediss:// with an ACL user', () => {
       expect(res.body).toEqual({ accepted: 1, duplicates: 0 });
       const recent = await getJson(`${app.url}/api/ticks?pair=EUR/USD_otc&limit=5`);
       expect(recent.map((t: { id: string }) => t.id)).toEqual(['tls-1']);
-      await waitFor(async () => (await app.db.count()) === 1, 10_000, 'tick stored');
+      await waitFor(async () => (await app.db.count()) === 1, 30_000, 'tick stored');
       expect((await getJson(`${app.url}/health`)).redis.status).toBe('up');
     } finally {
       await app.close();
