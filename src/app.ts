@@ -177,9 +177,19 @@ export class QuflxApp {
       });
       await store.init();
       outbox?.start();
+      // Caches older than their pair's ticks (Redis restarted from its AOF, which leaves out cache
+      // writes) go before anything reads them; again whenever Redis comes back.
+      const candleStore = new CandleStore(redis, keys);
+      const dropStaleCaches = async () => {
+        let dropped = 0;
+        for (const pair of await registry.all()) dropped += await candleStore.dropStale(pair);
+        if (dropped > 0) log.info({ keys: dropped }, 'dropped candle caches older than their ticks (redis restarted)');
+      };
+      await dropStaleCaches();
       // Redis may come back (a 'ready' after this one) without its data: the names in use stay canonical.
       redis.on('ready', () => {
         registry.restore().catch((err: Error) => log.warn({ err: err.message }, 'could not restore pair names to redis'));
+        dropStaleCaches().catch((err: Error) => log.warn({ err: err.message }, 'could not check candle caches'));
       });
 
       // The persister starts once the schema is in place; an unreachable database only delays it.
@@ -256,7 +266,6 @@ export class QuflxApp {
         tickBufferSize: config.tickBufferSize,
         db: database.pool,
       });
-      const candleStore = new CandleStore(redis, keys);
       const candles = new CandleService(candleStore, database.pool, {
         cacheSize: config.candleCacheSize,
         cacheTtlS: config.candleCacheTtlS,

@@ -10,6 +10,10 @@ const FILL = new LuaScript('candle-lib.lua', 'candle-fill.lua');
 const STATES = new LuaScript('candle-lib.lua', 'candle-states.lua');
 const DROP = new LuaScript('candle-lib.lua', 'candle-drop.lua');
 const PENDING = new LuaScript('candle-pending.lua');
+const VIEW = new LuaScript('candle-lib.lua', 'candle-view.lua');
+const CHECK = new LuaScript('candle-lib.lua', 'candle-check.lua');
+/** candle-fill.lua's answer when the pair's other caches are stale (dropped, then called again). */
+const FILL_STALE = -2;
 
 /** How far back a candle cache fill can catch up with ticks accepted while it read the database (cdelta:<SYM>). */
 export const CANDLE_DELTA_CAP = 20_000;
@@ -35,8 +39,19 @@ export class CandleStore {
 
   /** The cached candles, oldest first, or null on a miss (never filled, or expired). */
   async readView(pair: string, tf: Timeframe): Promise<Candle[] | null> {
-    const raw = await this.redis.get(this.keys.historical(pair, tf));
-    return raw === null ? null : (JSON.parse(raw) as Candle[]);
+    const raw = await VIEW.run(this.redis, [this.keys.historical(pair, tf), this.keys.candleTail(pair), this.keys.seq(pair)], []);
+    return typeof raw === 'string' ? (JSON.parse(raw) as Candle[]) : null;
+  }
+
+  /**
+   * Drops the pair's caches when they are older than its ticks, as after Redis restarted from its
+   * append-only file (which holds the ticks but not the cache writes, see candle-lib.lua).
+   * Returns keys deleted.
+   */
+  async dropStale(pair: string): Promise<number> {
+    const keys = [this.keys.candleTail(pair), this.keys.seq(pair)];
+    for (const tf of TIMEFRAMES) keys.push(this.keys.candleState(pair, tf), this.keys.historical(pair, tf));
+    return Number(await CHECK.run(this.redis, keys, []));
   }
 
   /**
@@ -107,7 +122,12 @@ export class CandleStore {
       this.keys.candleGeneration(pair),
       this.keys.candleTail(pair),
     ];
-    return Number(await FILL.run(this.redis, keys, args)) >= 0;
+    let answer = Number(await FILL.run(this.redis, keys, args));
+    if (answer === FILL_STALE) {
+      await this.dropStale(pair);
+      answer = Number(await FILL.run(this.redis, keys, args));
+    }
+    return answer >= 0;
   }
 
   /** Current states of some buckets of a cached pair/timeframe (the forming one too); missing buckets are left out. */

@@ -10,9 +10,11 @@
 -- ARGV[7..] bucket, state pairs (bucket open in epoch s; state as in cstate), any order
 -- Ticks accepted after S were not in what the fill read; they are taken from cdelta:<SYM>.
 -- returns: the pair's current seq, or -1 when the read is void (read again): cdelta no longer
--- reaches back to S, or the history was rewritten (an import) since the read.
+-- reaches back to S, or the history was rewritten (an import) since the read; -2 when the pair's
+-- other caches are stale (see below).
 local stateKey, viewKey, seqKey, deltaKey, genKey, tailKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 if (redis.call('GET', genKey) or '0') ~= ARGV[5] then return -1 end
+cache_writes() -- everything written below is cache
 local S = tonumber(ARGV[1])
 local ttlMs = tonumber(ARGV[2]) * 1000
 local candleCap = tonumber(ARGV[3])
@@ -24,6 +26,15 @@ if cur > S then
   missing = redis.call('LRANGE', deltaKey, 0, cur - S - 1)
   if #missing < cur - S then return -1 end
 end
+-- A tail behind the pair's seq (Redis restarted from its AOF) with other timeframes: their keys
+-- are not ours to touch (a cluster), so the caller drops them (candle-check.lua) and calls again.
+local tail = tail_load(tailKey)
+if tail and not cache_current(tail.q, cur) then
+  for _, other in ipairs(tail.tfs) do
+    if other.f ~= index then return -2 end
+  end
+end
+tail = tail or { tfs = {} }
 
 -- The newest bucket read is the forming candle (kept in the tail); the others go to cstate.
 local newest
@@ -61,7 +72,6 @@ render(r, stateKey, viewKey, candleCap, own, cur, ttlMs)
 expire_like_view(stateKey, viewKey)
 
 -- This timeframe joins the pair's tail (or replaces its record there).
-local tail = tail_load(tailKey) or { tfs = {} }
 local placed = false
 for i, other in ipairs(tail.tfs) do
   if other.f == index then
@@ -69,7 +79,7 @@ for i, other in ipairs(tail.tfs) do
   end
 end
 if not placed then tail.tfs[#tail.tfs + 1] = r end
-tail.c, tail.ca, tail.ck = own.c, own.ca, own.ck
+tail.c, tail.ca, tail.ck, tail.q = own.c, own.ca, own.ck, cur
 tail_store(tailKey, tail)
 local at = redis.call('PEXPIRETIME', viewKey)
 if redis.call('PEXPIRETIME', tailKey) < at then redis.call('PEXPIREAT', tailKey, at) end

@@ -14,8 +14,14 @@
 --                          tick) and, per cached timeframe, the forming candle and where it
 --                          sits in the view; its list of timeframes says which caches exist.
 --                          Field f holds what a tick inside every forming candle's range needs
---                          (see FAST_*), field s the rest (see SLOW_*).
+--                          (see FAST_*), field s the rest (see SLOW_*), field q the pair's seq
+--                          the caches are current at.
 -- The view and cstate expire at the same instant; ctail lives as long as the longest view.
+-- The caches are written for replicas but not for the append-only file (cache_writes): most of a
+-- warm tick's cost in Redis was writing them there. After Redis restarts from its AOF, caches
+-- come from the file's last rewrite, older than the seq the AOF restored: ctail's q then differs
+-- from seq:<SYM>, and the caches are not to be read or updated but dropped (cache_current).
+-- Nothing that is the tick itself (ticks, seq, the queue) is ever left out of the file.
 -- Timeframes are named by their 1-based index in core/timeframe.ts's TIMEFRAMES (a change of that
 -- list needs a new name for ctail).
 -- Prices stay the strings QuFLX sent (JavaScript's shortest form), so nothing is rounded.
@@ -90,10 +96,10 @@ end
 -- The whole tail of a pair: { c, ca, ck (ca = -1: no tick yet), tfs = { record... } }, or nil
 -- when no cache exists. A record: { f, T, fe, b, hpos, slot, hn, ln, oa, h, l, o, ok }.
 local function tail_load(tailKey)
-  local both = redis.call('HMGET', tailKey, 'f', 's')
+  local both = redis.call('HMGET', tailKey, 'f', 's', 'q')
   if not both[1] then return nil end
   local fast = fast_decode(both[1])
-  local tail = { c = fast.c, ca = fast.ca, ck = fast.ck, tfs = {} }
+  local tail = { c = fast.c, ca = fast.ca, ck = fast.ck, q = both[3], tfs = {} }
   local n, pos = struct.unpack(SLOW_HEAD, both[2])
   for i = 1, n do
     local f, T, fe, hpos, hn, ln, oa, h, l, o, ok
@@ -122,8 +128,16 @@ local function tail_store(tailKey, tail)
     slow[i + 1] = struct.pack(SLOW_TF, r.f, r.T, r.fe, r.hpos, r.hn, r.ln, r.oa, r.h, r.l, r.o, r.ok)
   end
   local fast = { c = tail.c, ca = tail.ca, ck = tail.ck, fend = fend, hmin = hmin, lmax = lmax, n = n, nums = nums }
-  redis.call('HSET', tailKey, 'f', fast_encode(fast), 's', table.concat(slow))
+  redis.call('HSET', tailKey, 'f', fast_encode(fast), 's', table.concat(slow), 'q', tail.q or '-')
 end
+
+-- From here on, writes reach replicas but not the append-only file (see the header); back with
+-- all_writes(). Script effects are replicated command by command, so this is per write.
+local function cache_writes() redis.set_repl(redis.REPL_REPLICA) end
+local function all_writes() redis.set_repl(redis.REPL_ALL) end
+
+-- Whether the pair's caches are current at seq `seq` (ctail's q, as stored), a number.
+local function cache_current(q, seq) return q ~= nil and q ~= false and tonumber(q) == seq end
 
 -- A timeframe's record in the tail, for a cache with no candle yet.
 local function tf_record(f)

@@ -53,8 +53,9 @@ for g = 1, groupCount do
   grp.n, grp.args = tonumber(ARGV[a]), a + 1
   a = a + 1 + 4 * grp.n
   b = b + 7 + 2 * w
-  local fast = redis.call('HGET', KEYS[grp.keys + 4], 'f')
-  grp.mask = 0
+  local fq = redis.call('HMGET', KEYS[grp.keys + 4], 'f', 'q')
+  local fast = fq[1]
+  grp.mask, grp.q = 0, fq[2]
   if fast then
     grp.fast = fast_decode(fast)
     for i = 1, grp.fast.n do
@@ -110,7 +111,7 @@ local function fast_path(grp, ts, ids, prices, last)
     redis.call('SETRANGE', KEYS[grp.passed[nums[i - 3]] + 1], nums[i - 2], head .. vs .. e)
   end
   F.c, F.ca, F.ck = c, ca, ck
-  redis.call('HSET', KEYS[grp.keys + 4], 'f', fast_encode(F))
+  redis.call('HSET', KEYS[grp.keys + 4], 'f', fast_encode(F), 'q', last)
   return true
 end
 
@@ -135,9 +136,19 @@ local function slow_path(grp, ts, ids, prices, first, last)
     end
   end
   write_views(tail, kept, candleCap, last)
-  tail.tfs = records
+  tail.tfs, tail.q = records, last
   tail_store(tailKey, tail)
   return mask
+end
+
+-- Caches older than the pair's ticks (Redis restarted from its AOF): all of the pair's go.
+local function drop_caches(grp)
+  local gone = { KEYS[grp.keys + 4] }
+  for i = 1, grp.fast.n do
+    local k = grp.passed[grp.fast.nums[4 * i - 3]]
+    gone[#gone + 1], gone[#gone + 2] = KEYS[k], KEYS[k + 1]
+  end
+  redis.call('DEL', unpack(gone))
 end
 
 -- Pass 2: store.
@@ -225,8 +236,15 @@ for g = 1, groupCount do
       end
     end
     -- The caches that exist are kept current here, so a read never misses an accepted tick.
-    if grp.fast and not fast_path(grp, ts, ids, prices, last) then
-      grp.mask = slow_path(grp, ts, ids, prices, first, last)
+    if grp.fast then
+      cache_writes()
+      if not cache_current(grp.q, first - 1) then
+        drop_caches(grp)
+        grp.mask = 0
+      elseif not fast_path(grp, ts, ids, prices, last) then
+        grp.mask = slow_path(grp, ts, ids, prices, first, last)
+      end
+      all_writes()
     end
     -- fill in the seqs of this group's fresh ticks, in order
     local s = first - 1
