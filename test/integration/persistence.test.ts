@@ -256,12 +256,12 @@ describe('persistence to historical_ticks', () => {
     const first = new Child('src/main.ts', env);
     cleanups.push(() => first.kill());
     await first.waitForLine(/QuFLX is running/);
-    await waitFor(async () => (await db.count()) > 500, 15_000, 'rows before the kill');
+    await waitFor(async () => (await db.count()) > 500, 30_000, 'rows before the kill');
     await first.kill('SIGKILL');
     const second = new Child('src/main.ts', { ...env, FEED: 'none' });
     cleanups.push(() => second.kill());
     await second.waitForLine(/QuFLX is running/);
-    await waitFor(async () => (await queueState(prefix)).length === 0, 15_000, 'queue emptied');
+    await waitFor(async () => (await queueState(prefix)).length === 0, 30_000, 'queue emptied');
     await second.kill('SIGTERM');
     for (const pair of ['EUR/USD_otc', 'GBP/USD_otc']) {
       const accepted = Number(await redis.get(new RedisKeys(prefix).seq(pair)));
@@ -270,7 +270,7 @@ describe('persistence to historical_ticks', () => {
       const stored = await db.pool.query('SELECT count(*)::int AS n, count(DISTINCT ("timestamp", price, feed_id))::int AS distinct FROM historical_ticks WHERE pair = $1', [pair]);
       expect(stored.rows[0]).toEqual({ n: accepted, distinct: accepted });
     }
-  });
+  }, 90_000); // two starts, each loading the persister thread (slow on a loaded machine)
 
   test('SIGTERM writes the batch in hand before exit', async () => {
     const db = await schema();

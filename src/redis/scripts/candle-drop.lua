@@ -14,6 +14,10 @@ for i = 1, #ARGV do
 end
 local deleted = 0
 if #keys > 0 then deleted = redis.call('DEL', unpack(keys)) end
+-- The deletions go to the append-only file (an import's invalidation must survive a restart);
+-- the rewritten tail does not (see candle-lib.lua): there it would vouch, after a restart, for
+-- views restored from an older rewrite.
+cache_writes()
 local tail = tail_load(KEYS[2])
 if tail then
   local kept = {}

@@ -21,6 +21,8 @@
 -- warm tick's cost in Redis was writing them there. After Redis restarts from its AOF, caches
 -- come from the file's last rewrite, older than the seq the AOF restored: ctail's q then differs
 -- from seq:<SYM>, and the caches are not to be read or updated but dropped (cache_current).
+-- That holds only if nothing but deletions of cache keys is ever in the file: every script that
+-- writes one calls cache_writes() first (a deleted cache is never taken for current).
 -- Nothing that is the tick itself (ticks, seq, the queue) is ever left out of the file.
 -- Timeframes are named by their 1-based index in core/timeframe.ts's TIMEFRAMES (a change of that
 -- list needs a new name for ctail).
