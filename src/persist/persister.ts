@@ -170,16 +170,21 @@ export class Persister {
         let entries = await this.readNew(this.buffered === 0 ? block : 0);
         if (entries.length > 0 && this.buffered === 0) this.firstAt = Date.now();
         while (entries.length > 0) {
-          for (const e of entries) {
-            this.buffer.push(e);
-            this.buffered += ticksOf(e);
-          }
+          this.hold(entries);
           if (entries.length < READ_CHUNK || this.buffered >= this.policy.maxBatch || this.stopping) break;
           entries = await this.readNew(0);
         }
       }
       if (this.policy.due(this.buffered, this.firstAt, Date.now())) await this.flushBuffer();
       if (Date.now() >= this.nextClaimAt) await this.claimDead();
+    }
+  }
+
+  /** Adds read entries to the batch in hand. */
+  private hold(entries: Entry[]): void {
+    for (const e of entries) {
+      this.buffer.push(e);
+      this.buffered += ticksOf(e);
     }
   }
 
@@ -431,10 +436,7 @@ export class Persister {
       while (this.buffered < this.policy.maxBatch && Date.now() < until) {
         const entries = await withDeadline(this.readNew(0), Math.max(1, until - Date.now()), 'reading the queue on close');
         if (entries.length === 0) return;
-        for (const e of entries) {
-          this.buffer.push(e);
-          this.buffered += ticksOf(e);
-        }
+        this.hold(entries);
       }
     } catch (err) {
       // Left in the stream (or pending to this consumer): written at the next start.
