@@ -64,8 +64,11 @@ describe('the terminal on a running QuFLX', { timeout: 180_000 }, () => {
     app = await startTestApp({ FEED: 'simulated', ASSETS: PAIRS.join(','), TICKS_PER_MINUTE: '1500', SIMULATOR_HISTORY_HOURS: '30' });
     await waitFor(async () => (await getJson(`${app.url}/api/candles?pair=EUR/JPY_otc&timeframe=1M`)).candles.length === 200, 30_000, 'the simulator history');
     const now = Date.now();
-    // A pair with four days: four 1D bars.
-    const fourDays = [3, 2, 1, 0].flatMap((d) => [0, 1, 2].map((k) => ({ pair: 'DAY/FOUR', price: 1.2 + d / 100 + k / 1000, timestamp: now - d * DAY - k * 60_000 - 1000 })));
+    // A pair with four days: four 1D bars. Each day's ticks stay inside its UTC day (a run just
+    // after midnight must not put today's in yesterday).
+    const today = Math.floor(now / DAY) * DAY;
+    const at = (d: number, k: number) => (d === 0 ? Math.max(today + k, now - k * 60_000 - 1000) : today - d * DAY + DAY / 2 + k * 60_000);
+    const fourDays = [3, 2, 1, 0].flatMap((d) => [0, 1, 2].map((k) => ({ pair: 'DAY/FOUR', price: 1.2 + d / 100 + k / 1000, timestamp: at(d, k) })));
     expect((await postTicks(app.url, fourDays)).status).toBe(202);
     // A pair with three days of 1M stored (as an import would), and a tick now so it is listed.
     const start = now - 3 * DAY;
@@ -164,15 +167,20 @@ describe('the terminal on a running QuFLX', { timeout: 180_000 }, () => {
     const clicking = await page.evaluate(async (pairs) => {
       const g = globalThis as any;
       const started = g.performance.now();
+      const clickedAt: number[] = [];
       for (let i = 0; i < 30; i++) {
+        clickedAt.push(g.performance.now());
         g.document.querySelector(`.pair-row[data-pair="${pairs[i % pairs.length]}"]`).click();
         await new Promise((r) => setTimeout(r, 40));
       }
-      return g.performance.now() - started;
+      // Gaps long enough for the client's 150 ms settle time to pass (with a margin for the
+      // page's effects running later than the click): each may rightly let a subscribe through.
+      const slowGaps = clickedAt.filter((t, i) => i > 0 && t - clickedAt[i - 1]! > 100).length;
+      return { ms: g.performance.now() - started, slowGaps };
     }, order);
     const last = order[29 % order.length]!;
     const lastClick = Date.now();
-    console.log(`30 switches clicked in ${Math.round(clicking)} ms`);
+    console.log(`30 switches clicked in ${Math.round(clicking.ms)} ms, ${clicking.slowGaps} gap(s) over 100 ms`);
     await waitFor(async () => {
       const c = await chartInfo(page);
       return c && c.pair === last && c.live && c.ema > 100 && c.state === 'live';
@@ -180,8 +188,9 @@ describe('the terminal on a running QuFLX', { timeout: 180_000 }, () => {
     console.log(`30 switches: live on the last choice ${Date.now() - lastClick} ms after the last click`);
     const sent = (await page.evaluate(() => (globalThis as any).__QUFLX__.client.subscribesSent as number)) - sentBefore;
     console.log(`30 switches: ${sent} subscribes sent`);
-    // The first of the burst, the last, and any the clicks let through while the machine was slow: not one per click.
-    expect(sent).toBeLessThan(10);
+    // The first of the burst, the last, and one per pause the slow machine made between clicks:
+    // not one per click.
+    expect(sent).toBeLessThanOrEqual(2 + clicking.slowGaps);
     const c = (await chartInfo(page))!;
     const server = (await getJson(`${app.url}/api/candles?pair=${last}&timeframe=1M`)).candles as { time: number }[];
     expect(c.times.slice(-50, -2)).toEqual(server.map((b) => b.time).slice(-50, -2).filter((t) => c.times.includes(t)));

@@ -320,7 +320,7 @@ describe('the trading terminal in a browser', () => {
       await unlock();
       // Lost until a second after the first one (on a loaded machine the subscribe's answer, and
       // the events after it, can take longer than that second to come).
-      await waitFor(() => dropped > 0, 15_000, 'a candle event lost on the way after the subscribe');
+      await waitFor(() => dropped > 0, 30_000, 'a candle event lost on the way after the subscribe');
       await new Promise((r) => setTimeout(r, 1000));
       dropCandles = false;
       expect(dropped).toBeGreaterThan(0);
@@ -375,7 +375,7 @@ describe('the trading terminal in a browser', () => {
       await cdp.detach().catch(() => undefined);
     }
     await page.screenshot({ path: '/tmp/quflx-e2e-resumed.png' });
-  }, 90_000);
+  }, 150_000);
 
   test('no console errors or warnings', () => {
     // While the server is down the browser itself reports the refused connections: not the app's.

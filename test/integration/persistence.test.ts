@@ -370,6 +370,9 @@ describe('persistence to historical_ticks', () => {
     const before = makeTicks('EUR/USD_otc', 100);
     await postTicks(t.url, before);
     await waitFor(async () => (await db.count()) === 100, 10_000, 'first rows');
+    // Stored is not yet taken off the queue: the persister thread (at a low priority) does that
+    // after its commit, which a saturated machine can delay.
+    await waitFor(async () => (await getJson(`${t.url}/health`)).persistence.pending === 0, 10_000, 'first rows off the queue');
 
     await proxy.cut();
     const during = makeTicks('EUR/USD_otc', 1000, Date.now() - 5000).slice(100);
