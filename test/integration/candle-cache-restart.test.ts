@@ -97,6 +97,47 @@ describe('candle caches after Redis restarts from its append-only file', () => {
     expect(JSON.parse((await after.get(keys.historical(PAIR, '1M')))!)).toEqual(aggregate(asCandleTicks([...a, ...b, ...c]), '1M'));
   }, 90_000);
 
+  test('an import\'s drop survives the restart: the dropped view stays gone, fills from before it stay void, the other view is served and kept current', async () => {
+    const proc = await RedisProcess.start('always');
+    cleanups.push(() => proc.stop());
+    const keys = new RedisKeys(uniquePrefix());
+    const options = { tickBufferSize: 1000, candleCacheSize: 200 };
+    const ticks = walk(30, Date.now() - 600_000);
+    const before = await connectRedis(proc.url, 'restart-drop-test', log);
+    cleanups.push(() => closeRedis(before));
+    const store = new TickStore(before, keys, options);
+    await store.init();
+    await store.write(ticks.slice(0, 10));
+    const at = { seq: 10, generation: '0' };
+    for (const tf of ['1M', '5M'] as const) expect(await new CandleStore(before, keys).fill(PAIR, tf, at, aggregateStates(asCandleTicks(ticks.slice(0, 10)), tf), 600, 200)).toBe(true);
+    await rewriteAof(before);
+    // The import's drop comes after the rewrite: only the append-only file's tail has it.
+    expect(await new CandleStore(before, keys).invalidate(PAIR, ['1M'])).toBe(2);
+    await closeRedis(before);
+
+    await proc.kill();
+    await proc.startServer();
+    const after = await connectRedis(proc.url, 'restart-drop-test-after', log);
+    cleanups.push(() => closeRedis(after));
+    const candles = new CandleStore(after, keys);
+    expect(await after.exists([keys.historical(PAIR, '1M'), keys.candleState(PAIR, '1M')])).toBe(0);
+    expect(await candles.readView(PAIR, '1M')).toBeNull();
+    // No tick came after the rewrite: the 5M view it holds is current, and served.
+    expect(await candles.dropStale(PAIR)).toBe(0);
+    expect(await candles.readView(PAIR, '5M')).toEqual(aggregate(asCandleTicks(ticks.slice(0, 10)), '5M'));
+    // A fill that read the database before the import is void.
+    expect(await candles.fill(PAIR, '1M', at, aggregateStates(asCandleTicks(ticks.slice(0, 10)), '1M'), 600, 200)).toBe(false);
+
+    // New ticks keep 5M current and do not bring the dropped 1M view back.
+    await new TickStore(after, keys, options).write(ticks.slice(10, 20));
+    expect(await after.exists([keys.historical(PAIR, '1M')])).toBe(0);
+    expect(JSON.parse((await after.get(keys.historical(PAIR, '5M')))!)).toEqual(aggregate(asCandleTicks(ticks.slice(0, 20)), '5M'));
+    // A fill that read after the import installs 1M, current.
+    expect(await candles.fill(PAIR, '1M', { seq: 20, generation: '1' }, aggregateStates(asCandleTicks(ticks.slice(0, 20)), '1M'), 600, 200)).toBe(true);
+    await new TickStore(after, keys, options).write(ticks.slice(20));
+    for (const tf of ['1M', '5M'] as const) expect(JSON.parse((await after.get(keys.historical(PAIR, tf)))!)).toEqual(aggregate(asCandleTicks(ticks), tf));
+  }, 60_000);
+
   test('ingest drops a stale pair\'s caches instead of updating them; a fill with stale caches beside it drops them first', async () => {
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(TEST_REDIS_URL, prefix));
