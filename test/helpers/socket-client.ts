@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { Tick } from '../../src/core/tick.js';
 import { asEpochMs } from '../../src/core/units.js';
 import type { ClientToServerEvents, SeqTick, ServerToClientEvents, SubscribeAck } from '../../src/shared/events.js';
+import type { Cleanups } from './cleanups.js';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -49,4 +50,13 @@ export class TickCollector {
 /** Ticks with distinct timestamps and prices, so none is a duplicate of another. */
 export function makeTicks(pair: string, n: number, start = Date.now() - 10_000): Tick[] {
   return Array.from({ length: n }, (_, i) => ({ pair, price: Number((1 + i / 100_000).toFixed(5)), timestamp: asEpochMs(start + i) }));
+}
+
+/** TickCollector.connect for a test file: each collector is closed after its test. */
+export function collectorStarter(cleanups: Cleanups): (url: string) => Promise<TickCollector> {
+  return async (url) => {
+    const c = await TickCollector.connect(url);
+    cleanups.push(() => c.close());
+    return c;
+  };
 }

@@ -4,6 +4,7 @@ import { QuflxApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { HttpLimits } from '../../src/http/http-server.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
+import type { Cleanups } from './cleanups.js';
 import { createTestSchema, type TestSchema } from './test-db.js';
 
 /** The real servers every integration test uses (never the emulation). */
@@ -135,4 +136,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
 export async function getJson(url: string): Promise<any> {
   const res = await fetch(url);
   return res.json();
+}
+
+/**
+ * startTestApp for a test file: `defaults` go under each call's env, and each app is closed after
+ * its test.
+ */
+export function appStarter(cleanups: Cleanups, defaults: Record<string, string> = {}) {
+  return async (env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> => {
+    const t = await startTestApp({ ...defaults, ...env }, options);
+    cleanups.push(() => t.close());
+    return t;
+  };
 }

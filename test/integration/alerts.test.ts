@@ -4,7 +4,7 @@ import type { FiredAlert } from '../../src/shared/events.js';
 import type { Alert } from '../../src/shared/http.js';
 import { TickCollector } from '../helpers/socket-client.js';
 import { proxyToTestDatabase } from '../helpers/tcp-proxy.js';
-import { deleteKeys, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor, type TestApp } from '../helpers/test-app.js';
+import { appStarter, deleteKeys, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
@@ -13,11 +13,7 @@ const cleanups = cleanupsAfterEach();
 const PAIR = 'EUR/USD_otc';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function app(env: Record<string, string> = {}, options: Parameters<typeof startTestApp>[1] = {}): Promise<TestApp> {
-  const a = await startTestApp(env, options);
-  cleanups.push(() => a.close());
-  return a;
-}
+const app = appStarter(cleanups);
 
 /** A Socket.IO client that records every `alert` event it is sent. */
 async function alertListener(url: string): Promise<FiredAlert[]> {

@@ -1,17 +1,11 @@
-import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { expect, test } from 'vitest';
+import { startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { redisForFile } from '../helpers/file-redis.js';
 
-const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
+const redis = redisForFile();
 const cleanups = cleanupsAfterEach();
-beforeAll(async () => {
-  await redis.connect();
-});
-afterAll(async () => {
-  await redis.close();
-});
 
 /** A feed server of the test's own and QuFLX following it. */
 async function appWithFeed(env: Record<string, string> = {}): Promise<{ t: TestApp; send: (data: string) => void }> {

@@ -1,28 +1,14 @@
-import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { describe, expect, test } from 'vitest';
+import { collectorStarter, makeTicks } from '../helpers/socket-client.js';
+import { appStarter, getJson, postTicks, waitFor } from '../helpers/test-app.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { redisForFile } from '../helpers/file-redis.js';
 
-const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
+const redis = redisForFile();
 const cleanups = cleanupsAfterEach();
-beforeAll(async () => {
-  await redis.connect();
-});
-afterAll(async () => {
-  await redis.close();
-});
 
-async function app(env: Record<string, string> = {}, options: { prefix?: string; keepKeys?: boolean } = {}): Promise<TestApp> {
-  const t = await startTestApp(env, options);
-  cleanups.push(() => t.close());
-  return t;
-}
-async function collector(url: string): Promise<TickCollector> {
-  const c = await TickCollector.connect(url);
-  cleanups.push(() => c.close());
-  return c;
-}
+const app = appStarter(cleanups);
+const collector = collectorStarter(cleanups);
 const seqs = (ticks: { seq: number }[]) => ticks.map((t) => t.seq);
 /** Seqs of the ticks in the persist queue (one entry per pair and micro-batch, a JSON array each). */
 async function queuedSeqs(prefix: string): Promise<number[]> {

@@ -1,24 +1,14 @@
-import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { appStarter, getJson, postTicks, waitFor, type TestApp } from '../helpers/test-app.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { redisForFile } from '../helpers/file-redis.js';
 
-const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
+const redis = redisForFile();
 const cleanups = cleanupsAfterEach();
-beforeAll(async () => {
-  await redis.connect();
-});
-afterAll(async () => {
-  await redis.close();
-});
 
-async function app(env: Record<string, string> = {}): Promise<TestApp> {
-  const t = await startTestApp(env);
-  cleanups.push(() => t.close());
-  return t;
-}
+const app = appStarter(cleanups);
 async function keysOf(prefix: string): Promise<string[]> {
   const keys: string[] = [];
   for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) keys.push(...batch);

@@ -1,33 +1,20 @@
 import { createClient } from 'redis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { RedisProcess } from '../helpers/redis-process.js';
-import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
+import { collectorStarter, makeTicks } from '../helpers/socket-client.js';
+import { appStarter, deleteKeys, getJson, postTicks, startTestApp, TEST_REDIS_URL, waitFor, type TestApp } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { redisForFile } from '../helpers/file-redis.js';
 
-const redis = createClient({ url: TEST_REDIS_URL, RESP: 2 });
+const redis = redisForFile();
 const cleanups = cleanupsAfterEach();
-beforeAll(async () => {
-  await redis.connect();
-});
-afterAll(async () => {
-  await redis.close();
-});
 
-async function app(env: Record<string, string> = {}, options: Parameters<typeof startTestApp>[1] = {}): Promise<TestApp> {
-  const t = await startTestApp({ BATCH_INTERVAL_MS: '100', ...env }, options);
-  cleanups.push(() => t.close());
-  return t;
-}
-async function collector(url: string): Promise<TickCollector> {
-  const c = await TickCollector.connect(url);
-  cleanups.push(() => c.close());
-  return c;
-}
+const app = appStarter(cleanups, { BATCH_INTERVAL_MS: '100' });
+const collector = collectorStarter(cleanups);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const storedPairs = async (t: TestApp) =>
   (await t.db.pool.query<{ pair: string; n: number }>('SELECT pair, count(*)::int AS n FROM historical_ticks GROUP BY pair ORDER BY pair')).rows;

@@ -1,21 +1,13 @@
 import { expect, test } from 'vitest';
 import { SUBSCRIBE_LIMIT } from '../../src/gateway/subscribe-rate-limit.js';
 import type { SubscribeAck } from '../../src/shared/events.js';
-import { TickCollector } from '../helpers/socket-client.js';
-import { postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { collectorStarter } from '../helpers/socket-client.js';
+import { appStarter, postTicks, waitFor, type TestApp } from '../helpers/test-app.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const cleanups = cleanupsAfterEach();
-async function app(): Promise<TestApp> {
-  const t = await startTestApp({ BATCH_INTERVAL_MS: '200' });
-  cleanups.push(() => t.close());
-  return t;
-}
-async function collector(url: string): Promise<TickCollector> {
-  const c = await TickCollector.connect(url);
-  cleanups.push(() => c.close());
-  return c;
-}
+const app = appStarter(cleanups, { BATCH_INTERVAL_MS: '200' });
+const collector = collectorStarter(cleanups);
 /** One tick a minute for `minutes` minutes, ending a minute ago. */
 async function history(t: TestApp, pair: string, minutes: number): Promise<void> {
   const end = Date.now() - 60_000;

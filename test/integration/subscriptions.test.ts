@@ -1,19 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { makeTicks, TickCollector } from '../helpers/socket-client.js';
-import { postTicks, startTestApp, waitFor, type TestApp } from '../helpers/test-app.js';
+import { collectorStarter, makeTicks, type TickCollector } from '../helpers/socket-client.js';
+import { appStarter, postTicks, waitFor } from '../helpers/test-app.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 
 const cleanups = cleanupsAfterEach();
-async function app(): Promise<TestApp> {
-  const t = await startTestApp();
-  cleanups.push(() => t.close());
-  return t;
-}
-async function collector(url: string): Promise<TickCollector> {
-  const c = await TickCollector.connect(url);
-  cleanups.push(() => c.close());
-  return c;
-}
+const app = appStarter(cleanups);
+const collector = collectorStarter(cleanups);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const unsubscribe = (c: TickCollector, pair: string) => c.socket.timeout(5000).emitWithAck('unsubscribe', { pair });
 
