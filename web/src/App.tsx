@@ -19,7 +19,7 @@ import { ChartTypeMenu, IndicatorMenu, LayoutSwitch, TimeframeSwitcher } from '.
 import { AlertCenterContext } from './hooks/useAlerts.js';
 import { useAssets, useDayOpens } from './hooks/useAssets.js';
 import { useHealth } from './hooks/useHealth.js';
-import type { HistoryState } from './hooks/useHistoricalCandles.js';
+import type { HistoryState } from './hooks/usePagedHistory.js';
 import { useStoredState } from './hooks/useStoredState.js';
 import { StreamClientContext, useConnection, useStreamClient } from './hooks/useStreamClient.js';
 import { TimeZoneContext } from './hooks/useTimeZone.js';

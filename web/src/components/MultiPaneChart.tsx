@@ -1,4 +1,4 @@
-import type { HistoryState } from '../hooks/useHistoricalCandles.js';
+import type { HistoryState } from '../hooks/usePagedHistory.js';
 import { splitPair } from '../lib/format.js';
 import type { IndicatorChoice } from '../lib/indicators.js';
 import type { ChartTimeframe } from '../lib/timeframes.js';

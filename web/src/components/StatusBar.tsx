@@ -1,5 +1,5 @@
 import type { Health } from '../hooks/useHealth.js';
-import type { HistoryState } from '../hooks/useHistoricalCandles.js';
+import type { HistoryState } from '../hooks/usePagedHistory.js';
 import { useConnection, useSecondTick, useStreamClient } from '../hooks/useStreamClient.js';
 import { useTimeZone } from '../hooks/useTimeZone.js';
 import { formatLatency, formatRate } from '../lib/format.js';
