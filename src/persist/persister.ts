@@ -8,7 +8,7 @@ import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from '../redis/connection.js';
 import { PERSIST_GROUP, type RedisKeys } from '../redis/keys.js';
 import { LuaScript } from '../redis/lua-script.js';
-import { ensurePersistGroups, parseQueueEntry, readPersistBacklog } from '../redis/persist-queue.js';
+import { ensurePersistGroups, parseQueueEntry, readMessages, readPersistBacklog } from '../redis/persist-queue.js';
 import { FlushPolicy } from './flush-policy.js';
 
 /** The metrics the persister keeps: a plain value each, so a persister thread can forward them (see persister-thread.ts). */
@@ -207,8 +207,7 @@ export class Persister {
       { key: queue, id },
       blockMs === undefined ? { COUNT: count } : { COUNT: count, BLOCK: blockMs },
     );
-    const messages = (reply as { messages: { id: string; message: Record<string, string> }[] }[] | null)?.[0]?.messages ?? [];
-    return messages.map((m) => toEntry(queue, m.id, m.message?.t));
+    return readMessages(reply).map((m) => toEntry(queue, m.id, m.message?.t));
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import { ThrottledLog } from '../observability/throttled-log.js';
 import type { RedisClient } from './connection.js';
 import type { RedisKeys } from './keys.js';
-import { ensureConsumerGroup } from './persist-queue.js';
+import { ensureConsumerGroup, readMessages, type QueueMessage } from './persist-queue.js';
 
 /** The consumer group that movers read outboxes with: each entry goes to one mover. */
 const MOVER_GROUP = 'mover';
@@ -116,12 +116,12 @@ export class PersistOutbox {
       if (err.message.includes('NOGROUP')) this.ensured.delete(outbox);
       throw err;
     });
-    const messages = (reply as { messages: { id: string; message: Record<string, string> }[] }[] | null)?.[0]?.messages ?? [];
+    const messages = readMessages(reply);
     await this.copy(pair, outbox, messages);
     return messages.length;
   }
 
-  private async copy(pair: string, outbox: string, messages: { id: string; message: Record<string, string> }[]): Promise<void> {
+  private async copy(pair: string, outbox: string, messages: QueueMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const queue = this.keys.persistQueueOf(pair);
     const into = this.redis.multi();
@@ -143,7 +143,7 @@ export class PersistOutbox {
     do {
       const reply = await this.redis.xAutoClaim(outbox, MOVER_GROUP, this.options.consumer, this.options.stuckMs ?? STUCK_MS, cursor, { COUNT: MOVE_CHUNK });
       cursor = reply.nextId;
-      const messages = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null) as { id: string; message: Record<string, string> }[];
+      const messages = reply.messages.filter((m): m is NonNullable<typeof m> => m !== null) as QueueMessage[];
       await this.copy(sym, outbox, messages);
     } while (cursor !== '0-0' && !this.closed);
   }

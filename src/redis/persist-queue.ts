@@ -30,6 +30,17 @@ export async function readPersistBacklog(redis: RedisClient, keys: RedisKeys): P
  * The ticks of one queue entry: the ingest script writes a JSON array per pair and micro-batch;
  * a single tick object is read too. Null for text that is not JSON (the persister sets it aside).
  */
+/** A queue entry as XREADGROUP gives it: its id and its fields (t: the ticks' JSON, n: how many). */
+export interface QueueMessage {
+  id: string;
+  message: Record<string, string>;
+}
+
+/** The entries of an XREADGROUP reply that read one stream (none: null or an empty list). */
+export function readMessages(reply: unknown): QueueMessage[] {
+  return (reply as { messages: QueueMessage[] }[] | null)?.[0]?.messages ?? [];
+}
+
 export function parseQueueEntry(raw: string): SeqTick[] | null {
   try {
     const parsed = JSON.parse(raw) as SeqTick | SeqTick[];
