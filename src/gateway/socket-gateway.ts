@@ -21,6 +21,9 @@ import { SeqTracker } from './seq-tracker.js';
 import { rateLimited, SUBSCRIBE_LIMIT, TokenBucket, type RateLimit } from './subscribe-rate-limit.js';
 import { pairRoom, TickFanout } from './tick-fanout.js';
 
+/** After a subscribe failed on the server's side (Redis or the database), the client asks again this much later. */
+export const SUBSCRIBE_RETRY_MS = 2000;
+
 /** One instrument a socket follows. */
 interface Subscription {
   /** Live candles and the indicators riding along; null: ticks only. */
@@ -142,8 +145,10 @@ export class SocketGateway {
           catchUp?.();
         },
         (err: Error) => {
-          log.warn({ err: err.message }, 'subscribe failed');
-          ack({ ok: false, error: `subscribe failed: ${err.message}` });
+          // Redis or the database failed the reads: the client asks again (a refusal would leave
+          // its chart empty until a reload).
+          log.warn({ err: err.message }, 'subscribe failed; the client is told to ask again');
+          ack({ ok: false, error: `subscribe failed: ${err.message}`, retryAfterMs: SUBSCRIBE_RETRY_MS });
         },
       );
     });

@@ -46,7 +46,10 @@ export type SubscribeAck =
       /** Per indicator key (e.g. `rsi(period=14)`): its values over `candles`, once warmed up. */
       indicators?: Record<string, { time: number; value: IndicatorValue }[]>;
     }
-  /** `retryAfterMs`: the subscribe rate limit was hit; ask again after that long. */
+  /**
+   * `retryAfterMs`: not refused but not answered now (the subscribe rate limit was hit, or Redis
+   * or the database failed the reads); ask again after that long.
+   */
   | { ok: false; error: string; retryAfterMs?: number };
 
 export interface UnsubscribeRequest {
