@@ -26,10 +26,6 @@ export async function readPersistBacklog(redis: RedisClient, keys: RedisKeys): P
   return { pending: each.reduce((n, b) => n + b.pending, 0), oldestMs: heads.length > 0 ? Math.min(...heads) : null };
 }
 
-/**
- * The ticks of one queue entry: the ingest script writes a JSON array per pair and micro-batch;
- * a single tick object is read too. Null for text that is not JSON (the persister sets it aside).
- */
 /** A queue entry as XREADGROUP gives it: its id and its fields (t: the ticks' JSON, n: how many). */
 export interface QueueMessage {
   id: string;
@@ -41,6 +37,10 @@ export function readMessages(reply: unknown): QueueMessage[] {
   return (reply as { messages: QueueMessage[] }[] | null)?.[0]?.messages ?? [];
 }
 
+/**
+ * The ticks of one queue entry: the ingest script writes a JSON array per pair and micro-batch;
+ * a single tick object is read too. Null for text that is not JSON (the persister sets it aside).
+ */
 export function parseQueueEntry(raw: string): SeqTick[] | null {
   try {
     const parsed = JSON.parse(raw) as SeqTick | SeqTick[];
