@@ -4,6 +4,7 @@ import type { ChartController } from '../chart/chart-controller.js';
 import { indicatorChoice, type IndicatorChoice } from '../lib/indicators.js';
 import type { Candle } from '../lib/types.js';
 import { useHistoricalCandles } from './useHistoricalCandles.js';
+import { fakeFetch } from '../test/fake-fetch.js';
 
 const bars = (from: number, n: number): Candle[] => Array.from({ length: n }, (_, i) => ({ time: (from + i) * 60, open: 1, high: 1, low: 1, close: 1, volume: 1 }));
 
@@ -23,18 +24,6 @@ function fakeChart() {
     oldestTime: () => have[0]?.time ?? null,
   };
   return { chart, merged, controller: chart as unknown as ChartController };
-}
-
-/** A fetch answering from a table of path -> JSON body (or a status), recording every URL. */
-function fakeFetch(answer: (url: URL) => { status?: number; body: unknown }) {
-  const urls: URL[] = [];
-  const fn = vi.fn(async (input: RequestInfo | URL) => {
-    const url = new URL(String(input), 'http://quflx.test');
-    urls.push(url);
-    const { status = 200, body } = answer(url);
-    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-  });
-  return { fetch: fn as unknown as typeof fetch, urls };
 }
 
 const rsi = [indicatorChoice('rsi14')!] as IndicatorChoice[];

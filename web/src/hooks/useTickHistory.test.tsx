@@ -2,6 +2,7 @@ import { act, renderHook, waitFor } from '@testing-library/react';
 import { describe, expect, test, vi } from 'vitest';
 import type { TickChartController } from '../chart/tick-chart-controller.js';
 import { TICK_PAGE, useTickHistory } from './useTickHistory.js';
+import { fakeFetch } from '../test/fake-fetch.js';
 
 interface T {
   pair: string;
@@ -29,17 +30,6 @@ function fakeTickChart() {
     all: () => have,
   };
   return { chart, controller: chart as unknown as TickChartController };
-}
-
-function fakeFetch(answer: (url: URL) => { status?: number; body: unknown }) {
-  const urls: URL[] = [];
-  const fn = vi.fn(async (input: RequestInfo | URL) => {
-    const url = new URL(String(input), 'http://quflx.test');
-    urls.push(url);
-    const { status = 200, body } = answer(url);
-    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-  });
-  return { fetch: fn as unknown as typeof fetch, urls };
 }
 
 describe('useTickHistory', () => {
