@@ -20,10 +20,20 @@ export class WorkersChild {
     this.child = new Child('src/main.ts', { LOG_LEVEL: 'info', ...env });
   }
 
-  /** Resolves with the URL once the primary says every worker serves. */
+  /**
+   * Resolves with the URL once the primary says every worker serves, and each worker's own
+   * "worker is running" line is in (a worker's line may reach the output after the primary's).
+   */
   async running(timeoutMs = 90_000): Promise<string> {
     const line = await this.child.waitForLine(/"msg":"QuFLX is running"/, timeoutMs);
-    this.url = parse(line)!.url as string;
+    const info = parse(line)!;
+    this.url = info.url as string;
+    const workers = Number(info.workers ?? 0);
+    const deadline = Date.now() + 10_000;
+    while (this.logs('worker is running').length < workers) {
+      if (Date.now() > deadline) throw new Error(`the primary said ${workers} workers run; ${this.logs('worker is running').length} said so in 10 s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
     return this.url;
   }
 
