@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { QuflxApp } from '../../src/app.js';
 import type { FiredAlert } from '../../src/shared/events.js';
 import type { Alert } from '../../src/shared/http.js';
-import { TickCollector } from '../helpers/socket-client.js';
+import { collectorStarter } from '../helpers/socket-client.js';
 import { proxyToTestDatabase } from '../helpers/tcp-proxy.js';
 import { appStarter, deleteKeys, postTicks, startTestApp, TEST_DATABASE_URL, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/test-app.js';
 import { createTestSchema } from '../helpers/test-db.js';
@@ -14,11 +14,11 @@ const PAIR = 'EUR/USD_otc';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const app = appStarter(cleanups);
+const collector = collectorStarter(cleanups);
 
 /** A Socket.IO client that records every `alert` event it is sent. */
 async function alertListener(url: string): Promise<FiredAlert[]> {
-  const client = await TickCollector.connect(url);
-  cleanups.push(() => client.close());
+  const client = await collector(url);
   const got: FiredAlert[] = [];
   client.socket.on('alert', (a) => got.push(a));
   return got;
